@@ -1,0 +1,1 @@
+"""Call protocols: one module each."""

@@ -1,0 +1,213 @@
+"""Static checks that run when a document loads, before anything executes.
+
+- flow directives (``then``) name a task of their own list;
+- names taken from ``use.*`` exist (errors, retries, timeouts, authentications,
+  functions, secrets, catalogs);
+- every runtime expression compiles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from pydantic import BaseModel
+
+from podium.dsl import model as m
+from podium.dsl.loader import Pointer, Problem, Source
+from podium.expressions import ExpressionSyntaxError, compile_expression, expression_text
+from podium.expressions.jq import is_expression
+
+DIRECTIVES = ("continue", "exit", "end")
+
+# Fields that always hold a jq expression, with or without ``${ }``.
+_EXPRESSION_FIELDS: dict[type[BaseModel], tuple[str, ...]] = {
+    m.Input: ("from_",),
+    m.Output: ("as_",),
+    m.Export: ("as_",),
+    m.ForConfig: ("in_",),
+    m.ForTask: ("while_",),
+    m.SwitchCase: ("when",),
+    m.Catch: ("when", "except_when"),
+    m.RetryPolicy: ("when", "except_when"),
+    m.Correlation: ("from_",),
+    m.EventConsumptionStrategy: ("until",),
+    m.Extension: ("when",),
+}
+# Values that are data, not templates: never scanned for expressions.
+_OPAQUE: set[tuple[type[BaseModel], str]] = {
+    (m.Schema, "document"),
+    (m.TaskBase, "metadata"),
+    (m.Document, "metadata"),
+    (m.Document, "tags"),
+}
+
+
+def check(workflow: m.Workflow, source: Source) -> list[Problem]:
+    problems: list[Problem] = []
+    use = workflow.use or m.Use()
+    problems += _check_flow(workflow, source)
+    problems += _check_references(workflow, use, source)
+    loose = workflow.evaluate is not None and workflow.evaluate.mode == "loose"
+    problems += _check_expressions(workflow, source, loose)
+    return problems
+
+
+# --- walking the model alongside document paths ---------------------------------------
+
+
+def _alias(model: BaseModel, name: str) -> str:
+    info = type(model).model_fields[name]
+    return info.alias or name
+
+
+def _walk(node: Any, path: Pointer) -> Iterator[tuple[Any, Pointer]]:
+    """Every model, dict and list in the tree with its document path."""
+    yield node, path
+    if isinstance(node, BaseModel):
+        for name in node.model_fields_set:
+            if name not in type(node).model_fields:
+                continue
+            if any(isinstance(node, cls) and name == f for cls, f in _OPAQUE):
+                continue
+            yield from _walk(getattr(node, name), (*path, _alias(node, name)))
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield from _walk(value, (*path, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _walk(value, (*path, index))
+
+
+def _task_lists(workflow: m.Workflow) -> Iterator[tuple[list[dict[str, Any]], Pointer]]:
+    for node, path in _walk(workflow, ()):
+        if not isinstance(node, list) or not node:
+            continue
+        if all(
+            isinstance(item, dict)
+            and len(item) == 1
+            and isinstance(next(iter(item.values())), m.TaskBase)
+            for item in node
+        ):
+            yield node, path
+
+
+# --- flow -------------------------------------------------------------------------------
+
+
+def _check_flow(workflow: m.Workflow, source: Source) -> list[Problem]:
+    problems = []
+    for tasks, path in _task_lists(workflow):
+        names = {next(iter(item)) for item in tasks}
+        for index, item in enumerate(tasks):
+            name, task = next(iter(item.items()))
+            here = (*path, index, name)
+            targets: list[tuple[str, Pointer]] = []
+            if task.then is not None:
+                targets.append((task.then, (*here, "then")))
+            if isinstance(task, m.SwitchTask):
+                for case_index, case in enumerate(task.switch):
+                    case_name, case_def = next(iter(case.items()))
+                    targets.append(
+                        (case_def.then, (*here, "switch", case_index, case_name, "then"))
+                    )
+            for target, where in targets:
+                if target not in DIRECTIVES and target not in names:
+                    problems.append(source.problem(
+                        where,
+                        f"flow directive '{target}' names no task of this list "
+                        f"(tasks here: {', '.join(sorted(names))}; or continue, exit, end)",
+                    ))
+            if isinstance(task, m.SwitchTask):
+                defaults = [c for c in task.switch if next(iter(c.values())).when is None]
+                if len(defaults) > 1:
+                    problems.append(source.problem(
+                        (*here, "switch"), "a switch has at most one default case (no 'when')"
+                    ))
+    return problems
+
+
+# --- use.* references -------------------------------------------------------------------
+
+
+def _check_references(workflow: m.Workflow, use: m.Use, source: Source) -> list[Problem]:
+    problems: list[Problem] = []
+
+    def need(kind: str, table: dict[str, Any] | list[str] | None, name: str, path: Pointer) -> None:
+        if table is None or name not in table:
+            known = ", ".join(sorted(table)) if table else "none defined"
+            problems.append(
+                source.problem(path, f"'{name}' is not defined in use.{kind} ({known})")
+            )
+
+    secret_auth = (m.BasicAuth, m.BearerAuth, m.OAuth2Auth)
+    for node, path in _walk(workflow, ()):
+        if isinstance(node, m.TaskBase) and isinstance(node.timeout, str):
+            need("timeouts", use.timeouts, node.timeout, (*path, "timeout"))
+        if isinstance(node, m.RaiseTask) and isinstance(node.raise_.error, str):
+            need("errors", use.errors, node.raise_.error, (*path, "raise", "error"))
+        if isinstance(node, m.Catch) and isinstance(node.retry, str):
+            need("retries", use.retries, node.retry, (*path, "retry"))
+        if isinstance(node, m.ReferenceableAuthenticationPolicy) and node.use is not None:
+            need("authentications", use.authentications, node.use, (*path, "use"))
+        elif isinstance(node, secret_auth) and node.use is not None:
+            need("secrets", use.secrets, node.use, (*path, "use"))
+        if isinstance(node, m.CallFunction):
+            _check_function(node.call, use, source, (*path, "call"), problems)
+    if isinstance(workflow.timeout, str):
+        need("timeouts", use.timeouts, workflow.timeout, ("timeout",))
+    return problems
+
+
+def _check_function(
+    name: str, use: m.Use, source: Source, path: Pointer, problems: list[Problem]
+) -> None:
+    if "://" in name:  # a function definition by URI (dsl.md "Using a Custom Function")
+        return
+    if "@" in name:
+        catalog = name.rsplit("@", 1)[1]
+        if catalog != "default" and (use.catalogs is None or catalog not in use.catalogs):
+            problems.append(source.problem(
+                path, f"catalog '{catalog}' of '{name}' is not defined in use.catalogs"
+            ))
+        return
+    if use.functions is None or name not in use.functions:
+        known = ", ".join(sorted(use.functions)) if use.functions else "none defined"
+        problems.append(source.problem(
+            path,
+            f"unknown function '{name}': not a built-in call (asyncapi, grpc, http, openapi, "
+            f"a2a, mcp) nor defined in use.functions ({known})",
+        ))
+
+
+# --- expressions -------------------------------------------------------------------------
+
+
+def _check_expressions(workflow: m.Workflow, source: Source, loose: bool) -> list[Problem]:
+    problems: list[Problem] = []
+    seen: set[Pointer] = set()
+
+    def compile_at(text: str, path: Pointer) -> None:
+        if path in seen:
+            return
+        seen.add(path)
+        try:
+            compile_expression(expression_text(text))
+        except ExpressionSyntaxError as exc:
+            problems.append(source.problem(path, f"invalid expression '{text}': {exc}"))
+
+    for node, path in _walk(workflow, ()):
+        if isinstance(node, BaseModel):
+            for cls, fields in _EXPRESSION_FIELDS.items():
+                if isinstance(node, cls):
+                    for name in fields:
+                        value = getattr(node, name)
+                        if isinstance(value, str):
+                            compile_at(value, (*path, _alias(node, name)))
+            if isinstance(node, m.TaskBase) and node.if_ is not None:
+                compile_at(node.if_, (*path, "if"))
+        elif isinstance(node, str) and is_expression(node):
+            # Template strings in strict mode; loose mode cannot tell text from jq.
+            compile_at(node, path)
+    del loose
+    return problems

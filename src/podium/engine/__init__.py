@@ -1,0 +1,1 @@
+"""The interpreter: instance lifecycle, data flow, flow directives, errors."""

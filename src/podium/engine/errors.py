@@ -1,0 +1,121 @@
+"""One error shape for everything that goes wrong inside a workflow.
+
+Errors are RFC 7807 problem details (dsl-reference "Error"); ``instance`` is the
+JSON pointer of the task that raised. Library exceptions are translated into a
+``WorkflowError`` where the library is called, never later.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+SPEC_ERRORS = "https://serverlessworkflow.io/spec/1.0.0/errors/"
+# Pre-1.0 drafts (and the official CTK's try scenario) spell the standard types
+# ``https://serverlessworkflow.io/dsl/errors/types/<kind>``; catch filters treat
+# those URIs as aliases of the 1.0 ones.
+LEGACY_ERRORS = "https://serverlessworkflow.io/dsl/errors/types/"
+
+CONFIGURATION = SPEC_ERRORS + "configuration"
+VALIDATION = SPEC_ERRORS + "validation"
+EXPRESSION = SPEC_ERRORS + "expression"
+AUTHENTICATION = SPEC_ERRORS + "authentication"
+AUTHORIZATION = SPEC_ERRORS + "authorization"
+TIMEOUT = SPEC_ERRORS + "timeout"
+COMMUNICATION = SPEC_ERRORS + "communication"
+RUNTIME = SPEC_ERRORS + "runtime"
+
+DEFAULT_STATUS = {
+    CONFIGURATION: 400,
+    VALIDATION: 400,
+    EXPRESSION: 400,
+    AUTHENTICATION: 401,
+    AUTHORIZATION: 403,
+    TIMEOUT: 408,
+    COMMUNICATION: 500,
+    RUNTIME: 500,
+}
+
+DEFAULT_TITLE = {
+    CONFIGURATION: "Configuration Error",
+    VALIDATION: "Validation Error",
+    EXPRESSION: "Expression Error",
+    AUTHENTICATION: "Authentication Error",
+    AUTHORIZATION: "Authorization Error",
+    TIMEOUT: "Timeout",
+    COMMUNICATION: "Communication Error",
+    RUNTIME: "Runtime Error",
+}
+
+
+def canonical_type(error_type: str) -> str:
+    """Map a pre-1.0 standard error type URI onto its 1.0 spelling."""
+    if error_type.startswith(LEGACY_ERRORS):
+        return SPEC_ERRORS + error_type[len(LEGACY_ERRORS) :]
+    return error_type
+
+
+class WorkflowError(Exception):
+    """An RFC 7807 problem raised by, or on behalf of, a workflow task."""
+
+    def __init__(
+        self,
+        type: str,  # noqa: A002 - the RFC 7807 member name
+        status: int | None = None,
+        title: str | None = None,
+        detail: str | None = None,
+        instance: str | None = None,
+    ) -> None:
+        self.type = type
+        self.status = status if status is not None else DEFAULT_STATUS.get(type, 500)
+        self.title = title if title is not None else DEFAULT_TITLE.get(type)
+        self.detail = detail
+        self.instance = instance
+        super().__init__(detail or self.title or type)
+
+    @classmethod
+    def configuration(cls, detail: str, instance: str | None = None) -> WorkflowError:
+        return cls(CONFIGURATION, detail=detail, instance=instance)
+
+    @classmethod
+    def validation(cls, detail: str, instance: str | None = None) -> WorkflowError:
+        return cls(VALIDATION, detail=detail, instance=instance)
+
+    @classmethod
+    def expression(cls, detail: str, instance: str | None = None) -> WorkflowError:
+        return cls(EXPRESSION, detail=detail, instance=instance)
+
+    @classmethod
+    def timeout(cls, detail: str, instance: str | None = None) -> WorkflowError:
+        return cls(TIMEOUT, detail=detail, instance=instance)
+
+    @classmethod
+    def communication(
+        cls, detail: str, status: int = 500, title: str | None = None, instance: str | None = None
+    ) -> WorkflowError:
+        return cls(COMMUNICATION, status=status, title=title, detail=detail, instance=instance)
+
+    @classmethod
+    def runtime(cls, detail: str, instance: str | None = None) -> WorkflowError:
+        return cls(RUNTIME, detail=detail, instance=instance)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> WorkflowError:
+        return cls(
+            type=str(data.get("type", RUNTIME)),
+            status=data.get("status"),
+            title=data.get("title"),
+            detail=data.get("detail"),
+            instance=data.get("instance"),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The problem-details object; members that are not set are left out."""
+        out: dict[str, Any] = {"type": self.type, "status": self.status}
+        for key in ("title", "detail", "instance"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
+        return out
+
+    def __repr__(self) -> str:
+        return f"WorkflowError({self.to_dict()!r})"

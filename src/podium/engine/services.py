@@ -1,0 +1,21 @@
+"""What a runtime shares with every execution: clients, bus, listeners, secrets."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from podium.engine.lifecycle import Listener
+from podium.events.bus import EventBus
+
+
+@dataclass
+class Services:
+    http: httpx.AsyncClient
+    bus: EventBus
+    listeners: list[Listener] = field(default_factory=list)
+    secrets: Mapping[str, Any] = field(default_factory=dict)
+    runtime_descriptor: dict[str, Any] = field(default_factory=dict)

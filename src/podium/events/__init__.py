@@ -1,0 +1,1 @@
+"""CloudEvents in and out of workflows."""

@@ -1,0 +1,21 @@
+"""Runtime expressions (dsl.md "Runtime Expressions"): jq, compiled once."""
+
+from podium.expressions.jq import (
+    Expression,
+    ExpressionSyntaxError,
+    Variables,
+    compile_expression,
+    expression_text,
+    is_expression,
+)
+from podium.expressions.evaluator import Evaluator
+
+__all__ = [
+    "Evaluator",
+    "Expression",
+    "ExpressionSyntaxError",
+    "Variables",
+    "compile_expression",
+    "expression_text",
+    "is_expression",
+]

@@ -1,0 +1,43 @@
+"""`for`: run subtasks for each item of a collection; the output of one
+iteration is the input of the next (dsl-reference "For")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from podium.dsl import model as m
+from podium.engine import runner
+from podium.engine.errors import WorkflowError
+from podium.engine.state import TaskRun
+
+
+async def execute(task: m.ForTask, run: TaskRun) -> Any:
+    collection = run.expression(task.for_.in_)
+    if collection is None:
+        items: list[tuple[Any, Any]] = []
+    elif isinstance(collection, list):
+        items = list(enumerate(collection))
+    elif isinstance(collection, dict):
+        # An object is enumerated by its entries: `at` holds the key.
+        items = list(collection.items())
+    else:
+        raise WorkflowError.expression(
+            f"'for.in' must give an array or an object, not {type(collection).__name__}",
+            run.reference,
+        )
+    data = run.input
+    base = f"{run.reference}/do"
+    for index, item in items:
+        local_vars = {**run.locals, task.for_.each: item, task.for_.at: index}
+        if task.while_ is not None:
+            # `while` sees the current item and the data so far.
+            iteration = TaskRun(run.instance, run.name, task, run.reference, run.raw_input,
+                                local_vars)
+            iteration.input = data
+            if not iteration.condition(task.while_):
+                break
+        data, ended = await runner.run_tasks(run.instance, task.do, base, data, local_vars)
+        if ended:
+            run.ended = True
+            break
+    return data

@@ -1,0 +1,156 @@
+"""`try`: run tasks, catch matching errors, retry them by policy, and handle
+what is caught with `catch.do` (dsl-reference "Try", "Catch", "Retry").
+
+Decisions where the spec is open, following the reference implementation
+(sdk-java ``TryExecutor``):
+- a caught error is retried while the policy allows; when it no longer does,
+  the error counts as caught: ``catch.do`` runs if given, else the try task
+  completes with its input;
+- ``limit.attempt.count`` is the number of retries after the first attempt;
+- ``limit.attempt.duration`` bounds each attempt (an attempt running longer
+  fails with a timeout error, which the catch sees like any other);
+- ``limit.duration`` bounds the whole task: no retry starts after it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from typing import Any
+
+from podium.dsl import model as m
+from podium.engine import runner
+from podium.engine.errors import WorkflowError, canonical_type
+from podium.engine.state import TaskRun
+
+
+async def execute(task: m.TryTask, run: TaskRun) -> Any:
+    catch = task.catch
+    policy = _policy(catch.retry, run)
+    error_name = catch.as_ or "error"
+    started = time.monotonic()
+    attempt = 0
+    while True:
+        try:
+            output, run.ended = await _attempt(task, run, policy)
+            return output
+        except WorkflowError as error:
+            caught_vars = {**run.locals, error_name: error.to_dict()}
+            if not _caught(error, catch, run, caught_vars):
+                raise
+            if policy is not None:
+                delay = _retry_delay(policy, attempt, error, run, caught_vars, started)
+                if delay is not None:
+                    attempt += 1
+                    run.instance.lifecycle.task_event(
+                        "retried", "retriedAt", run.reference, None
+                    )
+                    await asyncio.sleep(delay)
+                    continue
+            if catch.do is None:
+                return run.input
+            output, run.ended = await runner.run_tasks(
+                run.instance, catch.do, f"{run.reference}/catch/do", run.input, caught_vars
+            )
+            return output
+
+
+async def _attempt(
+    task: m.TryTask, run: TaskRun, policy: m.RetryPolicy | None
+) -> tuple[Any, bool]:
+    body = runner.run_tasks(run.instance, task.try_, f"{run.reference}/try", run.input,
+                            run.locals)
+    limit = policy.limit.attempt if policy and policy.limit else None
+    if limit is None or limit.duration is None:
+        return await body
+    seconds = runner.duration_seconds(limit.duration, run, run.instance, run.reference)
+    try:
+        async with asyncio.timeout(seconds):
+            return await body
+    except TimeoutError:
+        raise WorkflowError.timeout(
+            f"attempt did not complete within {seconds:g}s (retry limit.attempt.duration)",
+            run.reference,
+        ) from None
+
+
+def _policy(retry: m.RetryPolicy | str | None, run: TaskRun) -> m.RetryPolicy | None:
+    if isinstance(retry, str):
+        retries = run.instance.definition.model.use and run.instance.definition.model.use.retries
+        return (retries or {})[retry]  # existence is checked at load
+    return retry
+
+
+def _caught(
+    error: WorkflowError, catch: m.Catch, run: TaskRun, caught_vars: dict[str, Any]
+) -> bool:
+    accepted = catch.errors.with_ if catch.errors is not None else None
+    if accepted is not None and not _matches(accepted, error):
+        return False
+    scoped = TaskRun(run.instance, run.name, run.task, run.reference, run.raw_input, caught_vars)
+    scoped.input = run.input
+    if catch.when is not None and not scoped.condition(catch.when):
+        return False
+    return not (catch.except_when is not None and scoped.condition(catch.except_when))
+
+
+def _matches(accepted: m.ErrorFilter, error: WorkflowError) -> bool:
+    if accepted.type is not None and canonical_type(accepted.type) != canonical_type(error.type):
+        return False
+    if accepted.status is not None and accepted.status != error.status:
+        return False
+    if accepted.instance is not None and accepted.instance != error.instance:
+        return False
+    if accepted.title is not None and accepted.title != error.title:
+        return False
+    return accepted.details is None or accepted.details == error.detail
+
+
+def _retry_delay(
+    policy: m.RetryPolicy,
+    attempt: int,
+    error: WorkflowError,
+    run: TaskRun,
+    caught_vars: dict[str, Any],
+    started: float,
+) -> float | None:
+    """Seconds to wait before the next attempt, or None when no retry is due."""
+    scoped = TaskRun(run.instance, run.name, run.task, run.reference, run.raw_input, caught_vars)
+    scoped.input = run.input
+    if policy.when is not None and not scoped.condition(policy.when):
+        return None
+    if policy.except_when is not None and scoped.condition(policy.except_when):
+        return None
+    limit = policy.limit
+    if limit is not None and limit.attempt is not None and limit.attempt.count is not None:
+        if attempt >= limit.attempt.count:
+            return None
+    elif limit is None or (limit.duration is None):
+        # No bound at all would retry forever; a policy without limits still
+        # retries, as authors asked, but never more than this many times.
+        if attempt >= UNBOUNDED_RETRIES:
+            return None
+
+    def seconds(duration: m.DurationInline | str) -> float:
+        return runner.duration_seconds(duration, scoped, run.instance, run.reference)
+
+    base = seconds(policy.delay) if policy.delay is not None else 0.0
+    backoff = policy.backoff
+    if backoff is not None and backoff.linear is not None:
+        delay = base * (attempt + 1)
+    elif backoff is not None and backoff.exponential is not None:
+        delay = base * (2**attempt)
+    else:
+        delay = base
+    if policy.jitter is not None:
+        low, high = seconds(policy.jitter.from_), seconds(policy.jitter.to)
+        delay += random.uniform(min(low, high), max(low, high))
+    if limit is not None and limit.duration is not None:
+        if time.monotonic() - started + delay > seconds(limit.duration):
+            return None
+    del error
+    return delay
+
+
+UNBOUNDED_RETRIES = 1000
