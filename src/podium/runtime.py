@@ -81,7 +81,7 @@ class Runtime:
         if self._own_client:
             await self.services.http.aclose()
 
-    async def run(self, workflow: WorkflowSource, input: Any = None) -> Any:  # noqa: A002
+    async def run(self, workflow: WorkflowSource, input: Any = None) -> Any:
         """Run to the end and return the output; raise ``WorkflowError`` if it faults."""
         execution = await self.execute(workflow, input)
         if execution.error is not None:
@@ -89,7 +89,7 @@ class Runtime:
         return execution.output
 
     async def execute(
-        self, workflow: WorkflowSource, input: Any = None, *, instance_id: str | None = None  # noqa: A002
+        self, workflow: WorkflowSource, input: Any = None, *, instance_id: str | None = None
     ) -> Execution:
         """Run to the end and report how it ended (never raises for a fault)."""
         definition = workflow if isinstance(workflow, Definition) else load(workflow)

@@ -11,8 +11,10 @@ from typing import Any, cast
 from gherkin.parser import Parser
 from gherkin.token_scanner import TokenScanner
 
+from tests.support.spec import SPEC_DIR
+
 # The CTK ships with the specification; PODIUM_CTK_FEATURES points elsewhere.
-FEATURES_DIR = Path(os.environ.get("PODIUM_CTK_FEATURES", "/work/shared/spec/ctk/features"))
+FEATURES_DIR = Path(os.environ.get("PODIUM_CTK_FEATURES", SPEC_DIR / "ctk" / "features"))
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ def resolve_policy(
 ) -> m.AuthenticationPolicy:
     if isinstance(policy, m.ReferenceableAuthenticationPolicy) and policy.use is not None:
         use = run.instance.definition.model.use
-        return (use and use.authentications or {})[policy.use]  # checked at load
+        return ((use and use.authentications) or {})[policy.use]  # checked at load
     return policy
 
 

@@ -92,13 +92,13 @@ def _scalar_text(value: Any) -> str:
     return str(value)
 
 
-def _query(value: Any, where: str) -> list[tuple[str, str]]:
+def _query(value: Any, where: str) -> list[tuple[str, str | int | float | bool | None]]:
     if value is None:
         return []
     if not isinstance(value, dict):
         raise WorkflowError.expression(f"'query' must give an object, not "
                                        f"{type(value).__name__}", where)
-    pairs = []
+    pairs: list[tuple[str, str | int | float | bool | None]] = []
     for key, item in value.items():
         for one in item if isinstance(item, list) else [item]:
             if one is not None:

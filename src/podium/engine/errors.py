@@ -59,7 +59,7 @@ class WorkflowError(Exception):
 
     def __init__(
         self,
-        type: str,  # noqa: A002 - the RFC 7807 member name
+        type: str,
         status: int | None = None,
         title: str | None = None,
         detail: str | None = None,

@@ -62,11 +62,7 @@ class Lifecycle:
             f"{WORKFLOW}{phase}.v1", {"name": self.workflow, at_key: at, **extra}, self.workflow
         ))
         if status is not None:
-            self._publish(cloud_event(
-                f"{WORKFLOW}status-changed.v1",
-                {"name": self.workflow, "updatedAt": at, "status": status},
-                self.workflow,
-            ))
+            self.workflow_status(status, at)
 
     def task_event(
         self, phase: str, at_key: str, task: str, status: str | None, **extra: Any
@@ -79,8 +75,22 @@ class Lifecycle:
             self.workflow,
         ))
         if status is not None:
+            self.task_status(task, status, at)
+
+    def task_status(self, task: str, status: str, at: str | None = None) -> None:
+        """The optional ``task.status-changed`` event (the others imply a status)."""
+        if self.enabled:
             self._publish(cloud_event(
                 f"{TASK}status-changed.v1",
-                {"workflow": self.workflow, "task": task, "updatedAt": at, "status": status},
+                {"workflow": self.workflow, "task": task, "updatedAt": at or now_iso(),
+                 "status": status},
+                self.workflow,
+            ))
+
+    def workflow_status(self, status: str, at: str | None = None) -> None:
+        if self.enabled:
+            self._publish(cloud_event(
+                f"{WORKFLOW}status-changed.v1",
+                {"name": self.workflow, "updatedAt": at or now_iso(), "status": status},
                 self.workflow,
             ))

@@ -1,5 +1,6 @@
 """Runtime expressions (dsl.md "Runtime Expressions"): jq, compiled once."""
 
+from podium.expressions.evaluator import Evaluator
 from podium.expressions.jq import (
     Expression,
     ExpressionSyntaxError,
@@ -8,7 +9,6 @@ from podium.expressions.jq import (
     expression_text,
     is_expression,
 )
-from podium.expressions.evaluator import Evaluator
 
 __all__ = [
     "Evaluator",

@@ -9,6 +9,7 @@ cancelled; the fork faults only if every branch faults.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any
 
 from podium.dsl import model as m
@@ -38,7 +39,7 @@ async def execute(task: m.ForkTask, run: TaskRun) -> Any:
         await asyncio.gather(*branches, return_exceptions=True)
 
 
-async def _join(branches: list[asyncio.Future[tuple[Any, str]]], run: TaskRun) -> list[Any]:
+async def _join(branches: Sequence[asyncio.Future[tuple[Any, str]]], run: TaskRun) -> list[Any]:
     pending = set(branches)
     while pending:
         done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_EXCEPTION)
@@ -53,7 +54,7 @@ async def _join(branches: list[asyncio.Future[tuple[Any, str]]], run: TaskRun) -
     return outputs
 
 
-async def _compete(branches: list[asyncio.Future[tuple[Any, str]]], run: TaskRun) -> Any:
+async def _compete(branches: Sequence[asyncio.Future[tuple[Any, str]]], run: TaskRun) -> Any:
     pending = set(branches)
     first_error: BaseException | None = None
     while pending:

@@ -40,7 +40,7 @@ async def execute(task: m.TryTask, run: TaskRun) -> Any:
             if not _caught(error, catch, run, caught_vars):
                 raise
             if policy is not None:
-                delay = _retry_delay(policy, attempt, error, run, caught_vars, started)
+                delay = _retry_delay(policy, attempt, run, caught_vars, started)
                 if delay is not None:
                     attempt += 1
                     run.instance.lifecycle.task_event(
@@ -110,7 +110,6 @@ def _matches(accepted: m.ErrorFilter, error: WorkflowError) -> bool:
 def _retry_delay(
     policy: m.RetryPolicy,
     attempt: int,
-    error: WorkflowError,
     run: TaskRun,
     caught_vars: dict[str, Any],
     started: float,
@@ -126,11 +125,10 @@ def _retry_delay(
     if limit is not None and limit.attempt is not None and limit.attempt.count is not None:
         if attempt >= limit.attempt.count:
             return None
-    elif limit is None or (limit.duration is None):
+    elif (limit is None or limit.duration is None) and attempt >= UNBOUNDED_RETRIES:
         # No bound at all would retry forever; a policy without limits still
         # retries, as authors asked, but never more than this many times.
-        if attempt >= UNBOUNDED_RETRIES:
-            return None
+        return None
 
     def seconds(duration: m.DurationInline | str) -> float:
         return runner.duration_seconds(duration, scoped, run.instance, run.reference)
@@ -146,10 +144,12 @@ def _retry_delay(
     if policy.jitter is not None:
         low, high = seconds(policy.jitter.from_), seconds(policy.jitter.to)
         delay += random.uniform(min(low, high), max(low, high))
-    if limit is not None and limit.duration is not None:
-        if time.monotonic() - started + delay > seconds(limit.duration):
-            return None
-    del error
+    if (
+        limit is not None
+        and limit.duration is not None
+        and time.monotonic() - started + delay > seconds(limit.duration)
+    ):
+        return None
     return delay
 
 

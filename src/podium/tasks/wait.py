@@ -13,11 +13,14 @@ from podium.engine.state import TaskRun
 async def execute(task: m.WaitTask, run: TaskRun) -> Any:
     seconds = runner.duration_seconds(task.wait, run, run.instance, run.reference)
     instance = run.instance
+    # dsl.md "Status Phases": a workflow/task waiting for time is `waiting`.
     instance.status = "waiting"
-    instance.lifecycle.task_event("status-changed", "updatedAt", run.reference, None,
-                                  status="waiting")
+    instance.lifecycle.workflow_status("waiting")
+    instance.lifecycle.task_status(run.reference, "waiting")
     try:
         await asyncio.sleep(seconds)
     finally:
         instance.status = "running"
+    instance.lifecycle.workflow_status("running")
+    instance.lifecycle.task_status(run.reference, "running")
     return run.input
