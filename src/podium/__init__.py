@@ -3,11 +3,12 @@
 from podium._version import __version__
 from podium.dsl import Definition, InvalidWorkflowError, Problem, load, validate
 from podium.engine.errors import WorkflowError
-from podium.runtime import Execution, Runtime
+from podium.runtime import Execution, Handle, Runtime
 
 __all__ = [
     "Definition",
     "Execution",
+    "Handle",
     "InvalidWorkflowError",
     "Problem",
     "Runtime",

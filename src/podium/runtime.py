@@ -92,6 +92,14 @@ class Runtime:
         self, workflow: WorkflowSource, input: Any = None, *, instance_id: str | None = None
     ) -> Execution:
         """Run to the end and report how it ended (never raises for a fault)."""
+        return await self.start(workflow, input, instance_id=instance_id).result()
+
+    def start(
+        self, workflow: WorkflowSource, input: Any = None, *, instance_id: str | None = None
+    ) -> Handle:
+        """Start an execution in the background; the handle controls and awaits it.
+
+        The document is loaded (and refused if invalid) before this returns."""
         definition = workflow if isinstance(workflow, Definition) else load(workflow)
         model = definition.model
         instance_id = instance_id or str(ULID()).lower()
@@ -106,7 +114,51 @@ class Runtime:
             ),
             schemas=SchemaCache(definition.source),
         )
-        return await _execute(instance)
+        return Handle(instance)
+
+
+class Handle:
+    """A running execution: suspend, resume, cancel, or await its end."""
+
+    def __init__(self, instance: Instance) -> None:
+        self._instance = instance
+        self._task = asyncio.ensure_future(_execute(instance))
+
+    @property
+    def id(self) -> str:
+        return self._instance.id
+
+    @property
+    def status(self) -> str:
+        """The status phase (dsl.md "Status Phases")."""
+        return self._instance.status
+
+    def suspend(self) -> None:
+        """Hold the execution at the start of its next task until ``resume``."""
+        instance = self._instance
+        if instance.status in ("running", "waiting"):
+            instance.running.clear()
+            instance.status = "suspended"
+            instance.lifecycle.workflow_event("suspended", "suspendedAt", "suspended")
+
+    def resume(self) -> None:
+        instance = self._instance
+        if instance.status == "suspended":
+            instance.status = "running"
+            instance.lifecycle.workflow_event("resumed", "resumedAt", "running")
+            instance.running.set()
+
+    def cancel(self) -> None:
+        """Interrupt the running task; no further task runs."""
+        self._task.cancel()
+
+    async def result(self) -> Execution:
+        try:
+            return await asyncio.shield(self._task)
+        except asyncio.CancelledError:
+            if not self._task.cancelled():
+                raise  # the caller itself was cancelled
+            return Execution(self._instance.id, "cancelled")
 
 
 async def _execute(instance: Instance) -> Execution:
@@ -145,4 +197,4 @@ async def _execute(instance: Instance) -> Execution:
     return Execution(instance.id, "completed", output=output)
 
 
-__all__ = ["Execution", "Runtime"]
+__all__ = ["Execution", "Handle", "Runtime"]

@@ -71,6 +71,11 @@ async def run_task(
         lifecycle.task_event("completed", "completedAt", reference, "completed", output=raw_input)
         return raw_input, CONTINUE
 
+    if not instance.running.is_set():
+        # Suspended: the task waits at its start until the workflow resumes.
+        lifecycle.task_event("suspended", "suspendedAt", reference, "suspended")
+        await instance.running.wait()
+        lifecycle.task_event("resumed", "resumedAt", reference, "running")
     lifecycle.task_event("started", "startedAt", reference, "running")
     try:
         limit = timeout_seconds(task.timeout, instance, run, reference)
@@ -109,7 +114,24 @@ async def _envelope(run: TaskRun) -> None:
         if task.input.from_ is not None:
             data = evaluator.transform(task.input.from_, data, run.variables("input"), reference)
     run.input = data
-    run.raw_output = await execute_kind(task, run)
+    extensions = extensions_for(run) if instance.extensions and EXTENDING not in run.locals else ()
+    bypassed = False
+    for position, extension in extensions:
+        if extension.before:
+            output, flow = await run_scope(
+                instance, extension.before, f"{position}/before", data, _extending(run)
+            )
+            if flow == EXIT:
+                # dsl-reference "Extension": `exit` in `before` bypasses the task,
+                # whose output is then what the extension produced.
+                run.raw_output, bypassed = output, True
+                break
+    if not bypassed:
+        run.raw_output = await execute_kind(task, run)
+    for position, extension in extensions:
+        if extension.after:
+            await run_scope(instance, extension.after, f"{position}/after", run.raw_output,
+                            _extending(run))
     output = run.raw_output
     if task.output is not None:
         if task.output.as_ is not None:
@@ -131,19 +153,58 @@ async def _envelope(run: TaskRun) -> None:
             )
 
 
+# A local marking tasks run by an extension, which are never extended again.
+EXTENDING = "\x00extending"
+
+_EXTENDED_KINDS: dict[str, tuple[type, ...]] = {
+    "call": (m.CallHTTP, m.CallOpenAPI, m.CallGRPC, m.CallAsyncAPI, m.CallA2A, m.CallMCP,
+             m.CallFunction),
+    "composite": (m.DoTask, m.ForkTask),
+    "emit": (m.EmitTask,),
+    "for": (m.ForTask,),
+    "listen": (m.ListenTask,),
+    "raise": (m.RaiseTask,),
+    "run": (m.RunTask,),
+    "set": (m.SetTask,),
+    "switch": (m.SwitchTask,),
+    "try": (m.TryTask,),
+    "wait": (m.WaitTask,),
+}
+
+
+def extensions_for(run: TaskRun) -> list[tuple[str, m.Extension]]:
+    """The extensions (dsl-reference "Extension") that apply to a task, in order,
+    with their document positions. ``when`` sees the task's transformed input."""
+    found = []
+    for position, extension in run.instance.extensions:
+        if extension.extend != "all" and not isinstance(
+            run.task, _EXTENDED_KINDS[extension.extend]
+        ):
+            continue
+        if extension.when is not None and not run.condition(extension.when):
+            continue
+        found.append((position, extension))
+    return found
+
+
+def _extending(run: TaskRun) -> dict[str, Any]:
+    return {**run.locals, EXTENDING: True}
+
+
 def task_items(tasks: list[dict[str, m.AnyTask]]) -> list[tuple[str, m.AnyTask]]:
     return [next(iter(item.items())) for item in tasks]
 
 
-async def run_tasks(
+async def run_scope(
     instance: Instance,
     tasks: list[dict[str, Any]],
     base: str,
     data: Any,
     local_vars: Mapping[str, Any],
-) -> tuple[Any, bool]:
+) -> tuple[Any, str | None]:
     """Run a task list in order, following flow directives, which only look
-    within this list. Return the last output and whether ``end`` was reached."""
+    within this list. Return the last output and how the list was left:
+    ``None`` (ran out of tasks), ``exit`` or ``end``."""
     items = task_items(tasks)
     index = 0
     while index < len(items):
@@ -153,13 +214,24 @@ async def run_tasks(
         )
         if directive == CONTINUE:
             index += 1
-        elif directive == EXIT:
-            return data, False
-        elif directive == END:
-            return data, True
+        elif directive in (EXIT, END):
+            return data, directive
         else:
             index = next(i for i, (n, _) in enumerate(items) if n == directive)
-    return data, False
+    return data, None
+
+
+async def run_tasks(
+    instance: Instance,
+    tasks: list[dict[str, Any]],
+    base: str,
+    data: Any,
+    local_vars: Mapping[str, Any],
+) -> tuple[Any, bool]:
+    """``run_scope`` for composite tasks: the output, and whether ``end`` was reached
+    (``exit`` only leaves this list)."""
+    data, flow = await run_scope(instance, tasks, base, data, local_vars)
+    return data, flow == END
 
 
 async def run_workflow(instance: Instance) -> Any:

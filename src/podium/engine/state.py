@@ -3,13 +3,14 @@ runtime expression arguments they expose (dsl.md "Runtime expression arguments")
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from podium.dsl import Definition
-from podium.dsl.model import AnyTask
+from podium.dsl.model import AnyTask, Extension
 from podium.engine.errors import AUTHORIZATION, WorkflowError
 from podium.engine.lifecycle import Lifecycle
 from podium.engine.schemas import SchemaCache
@@ -47,6 +48,16 @@ class Instance:
     context: Any = None
     status: str = "pending"
     input: Any = None
+    # Set while the instance may run; cleared while it is suspended.
+    running: asyncio.Event = field(default_factory=asyncio.Event)
+    extensions: list[tuple[str, Extension]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.running.set()
+        use = self.definition.model.use
+        for index, item in enumerate((use and use.extensions) or []):
+            name, extension = next(iter(item.items()))
+            self.extensions.append((f"/use/extensions/{index}/{name}", extension))
 
     def workflow_descriptor(self) -> dict[str, Any]:
         return {

@@ -20,7 +20,9 @@ async def execute(task: m.WaitTask, run: TaskRun) -> Any:
     try:
         await asyncio.sleep(seconds)
     finally:
-        instance.status = "running"
-    instance.lifecycle.workflow_status("running")
+        if instance.status == "waiting":  # not suspended or ended meanwhile
+            instance.status = "running"
+    if instance.status == "running":
+        instance.lifecycle.workflow_status("running")
     instance.lifecycle.task_status(run.reference, "running")
     return run.input
