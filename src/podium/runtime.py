@@ -144,7 +144,7 @@ class Handle:
     def resume(self) -> None:
         instance = self._instance
         if instance.status == "suspended":
-            instance.status = "running"
+            instance.status = "waiting" if instance.waits else "running"
             instance.lifecycle.workflow_event("resumed", "resumedAt", "running")
             instance.running.set()
 

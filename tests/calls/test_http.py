@@ -81,14 +81,14 @@ async def test_endpoint_expression_headers_query_and_json_body(svc: FakeServices
           X-Trace: ${{ .trace }}
         query:
           page: ${{ .page }}
-          tags: [a, b]
+          lang: en
         body:
           order: ${{ .order }}""")
     data = {"verb": "post", "path": "orders", "trace": "t-1", "page": 2, "order": {"id": 7}}
     out = await run(doc, data)
     assert out["method"] == "POST"
     assert out["headers"]["X-Trace"] == "t-1"
-    assert out["args"] == {"page": "2", "tags": ["a", "b"]}
+    assert out["args"] == {"page": "2", "lang": "en"}
     assert out["json"] == {"order": {"id": 7}}
     assert out["headers"]["Content-Type"] == "application/json"
 

@@ -7,6 +7,7 @@ JSON pointer of the task that raised. Library exceptions are translated into a
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
 SPEC_ERRORS = "https://serverlessworkflow.io/spec/1.0.0/errors/"
@@ -47,6 +48,16 @@ DEFAULT_TITLE = {
 }
 
 
+def _default_title(error_type: str, status: int) -> str:
+    known = DEFAULT_TITLE.get(canonical_type(error_type))
+    if known is not None:
+        return known
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
 def canonical_type(error_type: str) -> str:
     """Map a pre-1.0 standard error type URI onto its 1.0 spelling."""
     if error_type.startswith(LEGACY_ERRORS):
@@ -67,7 +78,7 @@ class WorkflowError(Exception):
     ) -> None:
         self.type = type
         self.status = status if status is not None else DEFAULT_STATUS.get(type, 500)
-        self.title = title if title is not None else DEFAULT_TITLE.get(type)
+        self.title = title if title is not None else _default_title(type, self.status)
         self.detail = detail
         self.instance = instance
         super().__init__(detail or self.title or type)
@@ -109,13 +120,14 @@ class WorkflowError(Exception):
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """The problem-details object; members that are not set are left out."""
-        out: dict[str, Any] = {"type": self.type, "status": self.status}
-        for key in ("title", "detail", "instance"):
-            value = getattr(self, key)
-            if value is not None:
-                out[key] = value
-        return out
+        """The problem-details object, with all five members (``detail`` may be null)."""
+        return {
+            "type": self.type,
+            "status": self.status,
+            "title": self.title,
+            "detail": self.detail,
+            "instance": self.instance,
+        }
 
     def __repr__(self) -> str:
         return f"WorkflowError({self.to_dict()!r})"

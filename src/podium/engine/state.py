@@ -51,6 +51,7 @@ class Instance:
     # Set while the instance may run; cleared while it is suspended.
     running: asyncio.Event = field(default_factory=asyncio.Event)
     extensions: list[tuple[str, Extension]] = field(default_factory=list)
+    waits: int = 0  # tasks waiting for time right now
 
     def __post_init__(self) -> None:
         self.running.set()

@@ -1,11 +1,12 @@
 """`try`: run tasks, catch matching errors, retry them by policy, and handle
 what is caught with `catch.do` (dsl-reference "Try", "Catch", "Retry").
 
-Decisions where the spec is open, following the reference implementation
-(sdk-java ``TryExecutor``):
+Decisions where the spec is open:
 - a caught error is retried while the policy allows; when it no longer does,
   the error counts as caught: ``catch.do`` runs if given, else the try task
-  completes with its input;
+  completes with its input. dsl-reference "Try" reads "potentially retrying
+  failed tasks before proceeding with alternate ones", and Step Functions'
+  Retry-then-Catch behaves the same way;
 - ``limit.attempt.count`` is the number of retries after the first attempt;
 - ``limit.attempt.duration`` bounds each attempt (an attempt running longer
   fails with a timeout error, which the catch sees like any other);
