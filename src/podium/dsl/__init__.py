@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from podium.dsl import model
 from podium.dsl.checks import check
 from podium.dsl.loader import InvalidWorkflowError, Pointer, Problem, Source, read_source
-from podium.dsl.model import TAG, Workflow
+from podium.dsl.model import TAG, TASK_KEYS, Workflow
 
 __all__ = ["Definition", "InvalidWorkflowError", "Problem", "load", "model", "validate"]
 
@@ -42,36 +44,97 @@ class Definition:
         return f"{self.name}.{self.namespace}:{self.version}"
 
 
+_TYPE_MESSAGES = {
+    "dict_type": "must be an object",
+    "model_type": "must be an object",
+    "model_attributes_type": "must be an object",
+    "string_type": "must be a string",
+    "int_type": "must be an integer",
+    "bool_type": "must be a boolean",
+    "list_type": "must be a list",
+}
+
+
+# Keys a task may have besides its kind: never a misspelt kind.
+_TASK_PROPERTIES = {
+    "if", "input", "output", "export", "timeout", "then", "metadata", "with", "catch", "while",
+    "foreach",
+}
+
+
+def _message(item: ErrorDetails, path: Pointer) -> str:
+    kind = item["type"]
+    if kind == "extra_forbidden":
+        return f"unknown property '{path[-1]}'"
+    if kind == "missing":
+        return f"missing required property '{path[-1]}'"
+    if kind in _TYPE_MESSAGES:
+        return _TYPE_MESSAGES[kind]
+    if kind == "too_short" and item.get("ctx", {}).get("min_length") == 1:
+        return "must not be empty"
+    if kind == "task" and isinstance(item["input"], dict):
+        return _not_a_task(item["input"])
+    message = item["msg"].removeprefix("Value error, ")
+    if message.startswith("Input should be "):
+        message = "must be " + message.removeprefix("Input should be ")
+    return message
+
+
+def _not_a_task(value: dict[str, Any]) -> str:
+    keys = ", ".join(TASK_KEYS)
+    for key in value:
+        if key in _TASK_PROPERTIES:
+            continue
+        close = difflib.get_close_matches(str(key), TASK_KEYS, n=1)
+        if close:
+            return f"not a task: unknown kind '{key}' (did you mean '{close[0]}'?)"
+    return f"not a task: expected one of the keys {keys}"
+
+
 def _pydantic_problems(error: ValidationError, source: Source) -> list[Problem]:
-    problems = []
-    seen = set()
+    found: list[tuple[Pointer, str]] = []
     for item in error.errors(include_url=False):
         path: Pointer = tuple(
             p for p in item["loc"] if not (isinstance(p, str) and p.startswith(TAG))
         )
-        message = item["msg"]
-        if message.startswith("Value error, "):
-            message = message[len("Value error, ") :]
-        if item["type"] == "extra_forbidden":
-            message = f"unknown property '{path[-1]}'"
-        elif item["type"] == "missing":
-            message = f"missing required property '{path[-1]}'"
-        key = (path, message)
-        if key in seen:
-            continue
-        seen.add(key)
-        problems.append(source.problem(path, message))
-    return problems
+        entry = (path, _message(item, path))
+        if entry not in found:
+            found.append(entry)
+    return [source.problem(path, message) for path, message in _merge_typos(found)]
+
+
+def _merge_typos(found: list[tuple[Pointer, str]]) -> list[tuple[Pointer, str]]:
+    """A misspelt required property is one mistake: report the unknown name with
+    the missing one it resembles, not two problems."""
+    missing = [path for path, message in found if message.startswith("missing required")]
+    merged: set[Pointer] = set()
+    named: list[tuple[Pointer, str]] = []
+    for path, message in found:
+        if path and message.startswith("unknown property"):
+            siblings = [str(p[-1]) for p in missing if p[:-1] == path[:-1]]
+            close = difflib.get_close_matches(str(path[-1]), siblings, n=1)
+            if close:
+                merged.add((*path[:-1], close[0]))
+                message += f" (did you mean '{close[0]}'?)"
+        named.append((path, message))
+    return [(path, message) for path, message in named if path not in merged]
 
 
 def _validate_source(source: Source) -> tuple[Workflow | None, list[Problem]]:
+    if source.data is None:
+        return None, [source.problem((), "the document is empty")]
     if not isinstance(source.data, dict):
-        return None, [source.problem((), "a workflow document must be a mapping")]
+        found = "a list" if isinstance(source.data, list) else f"'{source.data}'"
+        return None, [source.problem((), f"a workflow document must be a mapping, not {found}")]
     try:
         workflow = Workflow.model_validate(source.data)
     except ValidationError as exc:
-        return None, _pydantic_problems(exc, source)
-    return workflow, check(workflow, source)
+        return None, _in_document_order(_pydantic_problems(exc, source))
+    return workflow, _in_document_order(check(workflow, source))
+
+
+def _in_document_order(problems: list[Problem]) -> list[Problem]:
+    return sorted(problems, key=lambda p: (p.line, p.column))
 
 
 def validate(source: str | Path | Mapping[str, Any], name: str | None = None) -> list[Problem]:

@@ -48,8 +48,7 @@ def check(workflow: m.Workflow, source: Source) -> list[Problem]:
     use = workflow.use or m.Use()
     problems += _check_flow(workflow, source)
     problems += _check_references(workflow, use, source)
-    loose = workflow.evaluate is not None and workflow.evaluate.mode == "loose"
-    problems += _check_expressions(workflow, source, loose)
+    problems += _check_expressions(workflow, source)
     return problems
 
 
@@ -97,8 +96,16 @@ def _task_lists(workflow: m.Workflow) -> Iterator[tuple[list[dict[str, Any]], Po
 
 def _check_flow(workflow: m.Workflow, source: Source) -> list[Problem]:
     problems = []
-    for tasks, path in _task_lists(workflow):
+    lists = {path: tasks for tasks, path in _task_lists(workflow)}
+    for path, tasks in lists.items():
         names = {next(iter(item)) for item in tasks}
+        # Lists that enclose this one: a directive cannot reach their tasks.
+        outer = {
+            next(iter(item))
+            for other, other_tasks in lists.items()
+            if len(other) < len(path) and path[: len(other)] == other
+            for item in other_tasks
+        }
         for index, item in enumerate(tasks):
             name, task = next(iter(item.items()))
             here = (*path, index, name)
@@ -112,12 +119,18 @@ def _check_flow(workflow: m.Workflow, source: Source) -> list[Problem]:
                         (case_def.then, (*here, "switch", case_index, case_name, "then"))
                     )
             for target, where in targets:
-                if target not in DIRECTIVES and target not in names:
-                    problems.append(source.problem(
-                        where,
-                        f"flow directive '{target}' names no task of this list "
-                        f"(tasks here: {', '.join(sorted(names))}; or continue, exit, end)",
-                    ))
+                if target in DIRECTIVES or target in names:
+                    continue
+                message = (
+                    f"flow directive '{target}' names no task of this list "
+                    f"(tasks here: {', '.join(sorted(names))}; or continue, exit, end)"
+                )
+                if target in outer:
+                    message += (
+                        f"; '{target}' belongs to an enclosing list, which a directive "
+                        "cannot reach (use 'exit' to leave this one)"
+                    )
+                problems.append(source.problem(where, message))
             if isinstance(task, m.SwitchTask):
                 defaults = [c for c in task.switch if next(iter(c.values())).when is None]
                 if len(defaults) > 1:
@@ -183,7 +196,7 @@ def _check_function(
 # --- expressions -------------------------------------------------------------------------
 
 
-def _check_expressions(workflow: m.Workflow, source: Source, loose: bool) -> list[Problem]:
+def _check_expressions(workflow: m.Workflow, source: Source) -> list[Problem]:
     problems: list[Problem] = []
     seen: set[Pointer] = set()
 
@@ -207,7 +220,7 @@ def _check_expressions(workflow: m.Workflow, source: Source, loose: bool) -> lis
             if isinstance(node, m.TaskBase) and node.if_ is not None:
                 compile_at(node.if_, (*path, "if"))
         elif isinstance(node, str) and is_expression(node):
-            # Template strings in strict mode; loose mode cannot tell text from jq.
+            # Any `${ }` value, in either evaluation mode: loose mode only adds
+            # bare jq that cannot be told from text, so that is not checked.
             compile_at(node, path)
-    del loose
     return problems

@@ -15,7 +15,9 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.constructor import DuplicateKeyError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 Pointer = tuple[str | int, ...]
 
@@ -107,39 +109,112 @@ def _plain(node: Any, path: Pointer, positions: dict[Pointer, tuple[int, int]]) 
     return node
 
 
-def parse_text(text: str, name: str) -> Source:
-    """Parse YAML 1.2 or JSON text; a syntax error becomes a located problem."""
+def _yaml() -> YAML:
     yaml = YAML(typ="rt", pure=True)
     yaml.allow_duplicate_keys = False
+    return yaml
+
+
+def parse_text(text: str, name: str) -> Source:
+    """Parse YAML 1.2 or JSON text; a syntax error becomes a located problem."""
     try:
-        node = yaml.load(text)
+        node = _yaml().load(text)
+    except DuplicateKeyError as exc:
+        # ruamel stops at the first duplicate and quotes both values in full;
+        # the node graph tells every duplicate and where its key came first.
+        problems = _duplicate_keys(text, name) or [_syntax_problem(exc, name)]
+        raise InvalidWorkflowError(problems) from None
     except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        reason = " ".join(
-            part.strip() for part in (exc.context, exc.problem) if part
-        ) or "invalid YAML/JSON"
-        raise InvalidWorkflowError([Problem(name, line, column, "/", reason)]) from None
+        raise InvalidWorkflowError([_syntax_problem(exc, name)]) from None
+    except YAMLError as exc:  # e.g. a control character the reader refuses
+        raise InvalidWorkflowError([Problem(name, 1, 1, "/", f"invalid YAML: {exc}")]) from None
     positions: dict[Pointer, tuple[int, int]] = {}
     data = _plain(node, (), positions)
     return Source(name, data, positions)
+
+
+def _syntax_problem(exc: MarkedYAMLError, name: str) -> Problem:
+    mark = exc.problem_mark or exc.context_mark
+    line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    message = f"invalid YAML: {exc.problem or 'syntax error'}"
+    if exc.context:
+        message += f" ({exc.context}"
+        if exc.context_mark and exc.problem_mark and exc.context_mark.line != mark.line:
+            message += f" started at line {exc.context_mark.line + 1}"
+        message += ")"
+    if "'\\t'" in message:
+        message += "; YAML indents with spaces, not tabs"
+    return Problem(name, line, column, "/", message)
+
+
+def _duplicate_keys(text: str, name: str) -> list[Problem]:
+    problems: list[Problem] = []
+    visited: set[int] = set()
+
+    def walk(node: Node, path: Pointer) -> None:
+        if id(node) in visited:  # an alias: its anchor was walked already
+            return
+        visited.add(id(node))
+        if isinstance(node, MappingNode):
+            first: dict[tuple[str | None, str], int] = {}
+            for key_node, value_node in node.value:
+                if not isinstance(key_node, ScalarNode):
+                    continue
+                child = (*path, str(key_node.value))
+                ident = (key_node.tag, key_node.value)
+                if ident in first and key_node.value != "<<":
+                    problems.append(Problem(
+                        name, key_node.start_mark.line + 1, key_node.start_mark.column + 1,
+                        to_pointer(child),
+                        f"duplicate key '{key_node.value}' (first defined at line {first[ident]})",
+                    ))
+                else:
+                    first.setdefault(ident, key_node.start_mark.line + 1)
+                walk(value_node, child)
+        elif isinstance(node, SequenceNode):
+            for index, item in enumerate(node.value):
+                walk(item, (*path, index))
+
+    try:
+        root = _yaml().compose(text)
+    except YAMLError:  # pragma: no cover - load composed the same text already
+        return []
+    if root is not None:
+        walk(root, ())
+    return problems
 
 
 def read_source(source: str | Path | Mapping[str, Any], name: str | None = None) -> Source:
     """A document from a path, from YAML/JSON text, or from already-parsed data."""
     if isinstance(source, Mapping):
         return Source(name or "<workflow>", dict(source))
-    if isinstance(source, Path) or ("\n" not in source and _looks_like_path(source)):
+    if isinstance(source, Path) or _looks_like_path(source):
         path = Path(source)
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
+            reason = exc.strerror or str(exc)
             raise InvalidWorkflowError(
-                [Problem(str(path), 1, 1, "/", f"cannot read file: {exc.strerror or exc}")]
+                [Problem(str(path), 1, 1, "/", f"cannot read file: {reason}")]
+            ) from None
+        except UnicodeDecodeError as exc:
+            reason = f"not UTF-8 text ({exc.reason} at byte {exc.start})"
+            raise InvalidWorkflowError(
+                [Problem(str(path), 1, 1, "/", f"cannot read file: {reason}")]
             ) from None
         return parse_text(text, name or str(path))
     return parse_text(source, name or "<workflow>")
 
 
 def _looks_like_path(text: str) -> bool:
-    return text.endswith((".yaml", ".yml", ".json")) or Path(text).is_file()
+    if "\n" in text or not text.strip() or text.lstrip().startswith(("{", "[")):
+        return False
+    if text.endswith((".yaml", ".yml", ".json")):
+        return True
+    try:
+        if Path(text).is_file():
+            return True
+    except (OSError, ValueError):  # too long for a file name, or a NUL in it
+        return False
+    # One line without a `key: value` cannot be a workflow: it names a file.
+    return ": " not in text and not text.rstrip().endswith(":")

@@ -21,8 +21,8 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
-    StringConstraints,
     Tag,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -41,20 +41,104 @@ ISO_DURATION = re.compile(
     r"^P(?!$)(\d+(?:\.\d+)?Y)?(\d+(?:\.\d+)?M)?(\d+(?:\.\d+)?W)?(\d+(?:\.\d+)?D)?"
     r"(T(?=\d)(\d+(?:\.\d+)?H)?(\d+(?:\.\d+)?M)?(\d+(?:\.\d+)?S)?)?$"
 )
+# Tells an expression from text at run time; a multi-line `${ }` is one too.
 RUNTIME_EXPRESSION = re.compile(r"^\s*\$\{.+\}\s*$", re.DOTALL)
+# The schema's `runtimeExpression` pattern, where a value *must* be an expression
+# (endpoints, durations, ...): like the schema, `.` stops at a line break.
+SCHEMA_EXPRESSION = re.compile(r"^\s*\$\{.+\}\s*$")
 URI = re.compile(r"^[A-Za-z][A-Za-z0-9+\-.]*://.*")
 
-RuntimeExpression = Annotated[str, StringConstraints(pattern=RUNTIME_EXPRESSION.pattern)]
+
+def _expression(value: str) -> str:
+    if SCHEMA_EXPRESSION.match(value):
+        return value
+    raise ValueError(f"'{value}' is not a runtime expression (${{ ... }})")
 
 
-class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+def _matching(pattern: str, what: str) -> AfterValidator:
+    # Python's `re`, as the schema's validators use, rather than pydantic's own
+    # regex engine: `$` and `\d` then mean the same on both sides.
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if compiled.match(value):
+            return value
+        raise ValueError(f"'{value}' is not {what}")
+
+    return AfterValidator(check)
 
 
-class OpenModel(BaseModel):
+RuntimeExpression = Annotated[str, AfterValidator(_expression)]
+SemVer = Annotated[str, _matching(SEMVER, "a semantic version (e.g. 1.0.0)")]
+Name = Annotated[
+    str,
+    _matching(NAME, "a valid name (1 to 63 letters, digits or '-', starting and ending with a "
+                    "letter or digit)"),
+]
+
+# Where the schema allows "a string or an object", the branch is picked by the
+# JSON type, as tasks are picked by their key: a wrong value gives one error
+# in the words of the DSL, not one per branch.
+STRING = Tag(TAG + "string")
+OBJECT = Tag(TAG + "object")
+
+
+def _json_type(value: Any) -> str | None:
+    if isinstance(value, str):
+        return TAG + "string"
+    if isinstance(value, dict | BaseModel):
+        return TAG + "object"
+    return None
+
+
+def _string_or_object(what: str) -> Discriminator:
+    return Discriminator(
+        _json_type, custom_error_type="type", custom_error_message=f"must be {what}"
+    )
+
+
+ExpressionOrObject = Annotated[
+    Annotated[str, STRING] | Annotated[dict[str, Any], OBJECT],
+    _string_or_object("a runtime expression (a string) or an object"),
+]
+
+
+def _integral(value: Any) -> Any:
+    # JSON Schema counts 3.0 as an integer; strict pydantic would not.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+Integer = Annotated[int, BeforeValidator(_integral)]
+
+# Strict: the schema does not coerce ("400" is no integer, "true" no boolean).
+_CONFIG = ConfigDict(frozen=True, populate_by_name=True, strict=True)
+
+
+class _Base(BaseModel):
+    @field_validator("*", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any, info: ValidationInfo) -> Any:
+        # An optional property may be left out, never set to null: the schema
+        # types no property as null, except the untyped ones (`Any` here).
+        if (
+            value is None
+            and info.field_name is not None
+            and cls.model_fields[info.field_name].annotation is not Any
+        ):
+            raise ValueError("must not be null (leave the property out instead)")
+        return value
+
+
+class Model(_Base):
+    model_config = ConfigDict(**_CONFIG, extra="forbid")
+
+
+class OpenModel(_Base):
     """An object whose additional properties the schema allows."""
 
-    model_config = ConfigDict(extra="allow", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(**_CONFIG, extra="allow")
 
 
 def _one_of(model: BaseModel, names: tuple[str, ...], what: str) -> None:
@@ -69,11 +153,11 @@ def _one_of(model: BaseModel, names: tuple[str, ...], what: str) -> None:
 
 
 class DurationInline(Model):
-    days: int | None = None
-    hours: int | None = None
-    minutes: int | None = None
-    seconds: int | None = None
-    milliseconds: int | None = None
+    days: Integer | None = None
+    hours: Integer | None = None
+    minutes: Integer | None = None
+    seconds: Integer | None = None
+    milliseconds: Integer | None = None
 
     @model_validator(mode="after")
     def _not_empty(self) -> DurationInline:
@@ -84,30 +168,38 @@ class DurationInline(Model):
 
 
 def _duration_string(value: str) -> str:
-    if ISO_DURATION.match(value) or RUNTIME_EXPRESSION.match(value):
+    if ISO_DURATION.match(value) or SCHEMA_EXPRESSION.match(value):
         return value
     raise ValueError(f"'{value}' is neither an ISO 8601 duration (e.g. PT30S) nor an expression")
 
 
-def _duration(value: Any) -> Any:
-    return _duration_string(value) if isinstance(value, str) else value
-
-
-Duration = Annotated[DurationInline | str, AfterValidator(_duration)]
+Duration = Annotated[
+    Annotated[DurationInline, OBJECT] | Annotated[str, AfterValidator(_duration_string), STRING],
+    _string_or_object("an ISO 8601 duration (e.g. PT30S), a runtime expression, or an object "
+                      "of days, hours, minutes, seconds, milliseconds"),
+]
 
 
 class Timeout(Model):
     after: Duration
 
 
+TimeoutOrName = Annotated[
+    Annotated[Timeout, OBJECT] | Annotated[str, STRING],
+    _string_or_object("a timeout (an object with 'after') or the name of one in use.timeouts"),
+]
+
+
 def _uri_or_expression(value: str) -> str:
-    if URI.match(value) or RUNTIME_EXPRESSION.match(value):
+    if URI.match(value) or SCHEMA_EXPRESSION.match(value):
         return value
     raise ValueError(f"'{value}' is not an absolute URI (scheme://...) nor a runtime expression")
 
 
-class SecretRef(Model):
-    use: Annotated[str, Field(min_length=1)]
+def _uri(value: str) -> str:
+    if URI.match(value):
+        return value
+    raise ValueError(f"'{value}' is not an absolute URI (scheme://...)")
 
 
 class BasicAuth(Model):
@@ -183,7 +275,8 @@ class OAuth2Auth(Model):
     @field_validator("authority")
     @classmethod
     def _authority(cls, value: str | None) -> str | None:
-        return None if value is None else _uri_or_expression(value)
+        # The schema's `uriTemplate`: unlike endpoints, no runtime expression.
+        return None if value is None else _uri(value)
 
     @model_validator(mode="after")
     def _shape(self) -> OAuth2Auth:
@@ -202,7 +295,10 @@ class OidcAuth(OAuth2Auth):
         return self
 
 
-class AuthenticationPolicy(Model):
+class AuthenticationPolicy(OpenModel):
+    """An entry of ``use.authentications``: the schema closes this object only
+    where it is referenceable (an endpoint's ``authentication``)."""
+
     basic: BasicAuth | None = None
     bearer: BearerAuth | None = None
     digest: BasicAuth | None = None
@@ -216,6 +312,8 @@ class AuthenticationPolicy(Model):
 
 
 class ReferenceableAuthenticationPolicy(AuthenticationPolicy):
+    model_config = ConfigDict(extra="forbid")
+
     use: Annotated[str, Field(min_length=1)] | None = None
 
     @model_validator(mode="after")
@@ -230,11 +328,10 @@ class EndpointConfig(Model):
     authentication: ReferenceableAuthenticationPolicy | None = None
 
 
-def _endpoint(value: Any) -> Any:
-    return _uri_or_expression(value) if isinstance(value, str) else value
-
-
-Endpoint = Annotated[str | EndpointConfig, AfterValidator(_endpoint)]
+Endpoint = Annotated[
+    Annotated[str, AfterValidator(_uri_or_expression), STRING] | Annotated[EndpointConfig, OBJECT],
+    _string_or_object("a URI, a runtime expression, or an object with 'uri'"),
+]
 
 
 class ExternalResource(Model):
@@ -249,29 +346,30 @@ class Schema(Model):
 
     @model_validator(mode="after")
     def _shape(self) -> Schema:
-        if (self.document is None) == (self.resource is None):
+        # `document: null` is an (empty) inline document: test presence.
+        if ("document" in self.model_fields_set) == (self.resource is not None):
             raise ValueError("a schema sets exactly one of 'document' and 'resource'")
         return self
 
 
 class Input(Model):
     schema_: Schema | None = Field(default=None, alias="schema")
-    from_: str | dict[str, Any] | None = Field(default=None, alias="from")
+    from_: ExpressionOrObject | None = Field(default=None, alias="from")
 
 
 class Output(Model):
     schema_: Schema | None = Field(default=None, alias="schema")
-    as_: str | dict[str, Any] | None = Field(default=None, alias="as")
+    as_: ExpressionOrObject | None = Field(default=None, alias="as")
 
 
 class Export(Model):
     schema_: Schema | None = Field(default=None, alias="schema")
-    as_: str | dict[str, Any] | None = Field(default=None, alias="as")
+    as_: ExpressionOrObject | None = Field(default=None, alias="as")
 
 
 class Error(Model):
     type: str
-    status: int
+    status: Integer
     instance: str | None = None
     title: str | None = None
     detail: str | None = None
@@ -284,7 +382,7 @@ class Error(Model):
 
 class ErrorFilter(OpenModel):
     type: str | None = None
-    status: int | None = None
+    status: Integer | None = None
     instance: str | None = None
     title: str | None = None
     details: str | None = None
@@ -309,7 +407,7 @@ class Backoff(Model):
 
 
 class RetryAttemptLimit(Model):
-    count: int | None = None
+    count: Integer | None = None
     duration: Duration | None = None
 
 
@@ -349,6 +447,11 @@ class EventProperties(OpenModel):
     dataschema: str | None = None
     data: Any = None
 
+    @field_validator("source", "dataschema")
+    @classmethod
+    def _uri(cls, value: str | None) -> str | None:
+        return None if value is None else _uri_or_expression(value)
+
 
 class Correlation(OpenModel):
     from_: str = Field(alias="from")
@@ -371,17 +474,29 @@ class EventConsumptionStrategy(Model):
     all: list[EventFilter] | None = None
     any: list[EventFilter] | None = None
     one: EventFilter | None = None
-    until: str | EventConsumptionStrategy | None = None
+    until: (
+        Annotated[
+            Annotated[str, STRING] | Annotated[UntilStrategy, OBJECT],
+            _string_or_object("a runtime expression or an event consumption strategy"),
+        ]
+        | None
+    ) = None
 
     @model_validator(mode="after")
     def _shape(self) -> EventConsumptionStrategy:
         _one_of(self, ("all", "any", "one"), "an event consumption strategy")
-        if self.until is not None:
-            if self.any is None:
-                raise ValueError("'until' is only allowed with 'any'")
-            if isinstance(self.until, EventConsumptionStrategy) and self.until.until is not None:
-                raise ValueError("a nested 'until' strategy cannot have its own 'until'")
+        if self.until is not None and self.any is None:
+            raise ValueError("'until' is only allowed with 'any'")
         return self
+
+
+class UntilStrategy(EventConsumptionStrategy):
+    """The events that end an ``any`` listener: a strategy without its own ``until``."""
+
+    @field_validator("until", mode="before")
+    @classmethod
+    def _no_until(cls, value: Any) -> Any:
+        raise ValueError("a strategy nested in 'until' cannot have its own 'until'")
 
 
 class SubscriptionIterator(Model):
@@ -400,17 +515,23 @@ class TaskBase(Model):
     input: Input | None = None
     output: Output | None = None
     export: Export | None = None
-    timeout: Timeout | str | None = None
+    timeout: TimeoutOrName | None = None
     then: str | None = None
     metadata: dict[str, Any] | None = None
+
+
+StringMapOrExpression = Annotated[
+    Annotated[dict[str, str], OBJECT] | Annotated[RuntimeExpression, STRING],
+    _string_or_object("an object of strings or a runtime expression"),
+]
 
 
 class HTTPArguments(Model):
     method: str
     endpoint: Endpoint
-    headers: dict[str, str] | RuntimeExpression | None = None
+    headers: StringMapOrExpression | None = None
     body: Any = None
-    query: dict[str, Any] | RuntimeExpression | None = None
+    query: StringMapOrExpression | None = None
     output: Literal["raw", "content", "response"] = "content"
     redirect: bool = False
 
@@ -436,8 +557,10 @@ class CallOpenAPI(TaskBase):
 
 class GRPCService(Model):
     name: str
-    host: Annotated[str, Field(pattern=r"^[a-zA-Z0-9](?:[a-zA-Z0-9-.]{0,61}[a-zA-Z0-9])?$")]
-    port: Annotated[int, Field(ge=0, le=65535)] | None = None
+    host: Annotated[
+        str, _matching(r"^[a-zA-Z0-9](?:[a-zA-Z0-9-.]{0,61}[a-zA-Z0-9])?$", "a valid host name")
+    ]
+    port: Annotated[Integer, Field(ge=0, le=65535)] | None = None
     authentication: ReferenceableAuthenticationPolicy | None = None
 
 
@@ -465,7 +588,7 @@ class AsyncAPIMessage(Model):
 
 class AsyncAPIConsumption(Model):
     for_: Duration | None = Field(default=None, alias="for")
-    amount: int | None = None
+    amount: Integer | None = None
     while_: RuntimeExpression | None = Field(default=None, alias="while")
     until: RuntimeExpression | None = None
 
@@ -521,7 +644,13 @@ class A2AArguments(Model):
     agent_card: ExternalResource | None = Field(default=None, alias="agentCard")
     server: Endpoint | None = None
     method: A2AMethod
-    parameters: Annotated[dict[str, Any], Field(min_length=1)] | str | None = None
+    parameters: (
+        Annotated[
+            Annotated[dict[str, Any], Field(min_length=1), OBJECT] | Annotated[str, STRING],
+            _string_or_object("a non-empty object or a runtime expression"),
+        ]
+        | None
+    ) = None
 
 
 class CallA2A(TaskBase):
@@ -553,7 +682,10 @@ class MCPTransport(OpenModel):
 
 class MCPClient(OpenModel):
     name: str
-    version: str
+    # The schema requires `version` but types `description` instead (a slip in
+    # 1.0.3); we check what it checks.
+    version: Any
+    description: str | None = None
 
 
 class MCPArguments(OpenModel):
@@ -562,7 +694,7 @@ class MCPArguments(OpenModel):
         "tools/list", "tools/call", "prompts/list", "prompts/get", "resources/list",
         "resources/read", "resources/templates/list",
     ]
-    parameters: dict[str, Any] | str | None = None
+    parameters: ExpressionOrObject | None = None
     timeout: Duration | None = None
     transport: MCPTransport
     client: MCPClient | None = None
@@ -589,10 +721,7 @@ class CallFunction(TaskBase):
 
 
 def _call_kind(value: Any) -> str | None:
-    if isinstance(value, dict):
-        call = value.get("call")
-    else:
-        call = getattr(value, "call", None)
+    call = value.get("call") if isinstance(value, dict) else getattr(value, "call", None)
     if not isinstance(call, str):
         return None
     return TAG + "call:" + (call if call in RESERVED_CALLS else "function")
@@ -669,7 +798,11 @@ class ListenTask(TaskBase):
 
 
 class RaiseConfig(Model):
-    error: Error | str
+    error: Annotated[
+        Annotated[Error, OBJECT] | Annotated[str, STRING],
+        _string_or_object("an error (an object with 'type' and 'status') or the name of one "
+                          "in use.errors"),
+    ]
 
 
 class RaiseTask(TaskBase):
@@ -677,7 +810,7 @@ class RaiseTask(TaskBase):
 
 
 class ContainerLifetime(Model):
-    cleanup: Literal["always", "never", "eventually"] = "never"
+    cleanup: Literal["always", "never", "eventually"]
     after: Duration | None = None
 
     @model_validator(mode="after")
@@ -726,7 +859,8 @@ class ShellProcess(Model):
 class WorkflowProcess(Model):
     namespace: str
     name: str
-    version: str = "latest"
+    # The schema requires it even though it documents a default of "latest".
+    version: str
     input: dict[str, Any] | None = None
 
 
@@ -751,7 +885,10 @@ class RunTask(TaskBase):
 
 
 class SetTask(TaskBase):
-    set: Annotated[dict[str, Any], Field(min_length=1)] | str
+    set: Annotated[
+        Annotated[dict[str, Any], Field(min_length=1), OBJECT] | Annotated[str, STRING],
+        _string_or_object("a non-empty object or a runtime expression"),
+    ]
 
 
 class SwitchCase(Model):
@@ -759,16 +896,28 @@ class SwitchCase(Model):
     then: str
 
 
-class SwitchTask(TaskBase):
-    switch: Annotated[list[dict[str, SwitchCase]], Field(min_length=1)]
+def _one_named(what: str) -> BeforeValidator:
+    """An item of a list of named things (tasks, cases, extensions) is a mapping
+    with exactly one key; the error points at the item."""
 
-    @field_validator("switch")
-    @classmethod
-    def _one_case_per_item(cls, value: list[dict[str, SwitchCase]]) -> list[dict[str, SwitchCase]]:
-        for item in value:
-            if len(item) != 1:
-                raise ValueError("each switch item holds exactly one named case")
+    def check(value: Any) -> Any:
+        if isinstance(value, dict) and not value:
+            raise ValueError(f"a list item must name one {what} (found none)")
+        if isinstance(value, dict) and len(value) > 1:
+            found = ", ".join(repr(k) for k in value)
+            raise ValueError(
+                f"a list item holds exactly one named {what}, found {len(value)} ({found}): "
+                f"start each {what} with its own '-'"
+            )
         return value
+
+    return BeforeValidator(check)
+
+
+class SwitchTask(TaskBase):
+    switch: Annotated[
+        list[Annotated[dict[str, SwitchCase], _one_named("case")]], Field(min_length=1)
+    ]
 
 
 class CatchErrors(OpenModel):
@@ -780,7 +929,13 @@ class Catch(Model):
     as_: str | None = Field(default=None, alias="as")
     when: str | None = None
     except_when: str | None = Field(default=None, alias="exceptWhen")
-    retry: RetryPolicy | str | None = None
+    retry: (
+        Annotated[
+            Annotated[RetryPolicy, OBJECT] | Annotated[str, STRING],
+            _string_or_object("a retry policy or the name of one in use.retries"),
+        ]
+        | None
+    ) = None
     do: TaskList | None = None
 
 
@@ -843,28 +998,17 @@ AnyTask = (
 )
 
 
-def _task_items(value: Any) -> Any:
-    if isinstance(value, list):
-        for item in value:
-            if isinstance(item, dict) and len(item) != 1:
-                names = ", ".join(repr(k) for k in item)
-                raise ValueError(
-                    f"each item of a task list holds exactly one named task (found {names})"
-                )
-    return value
-
-
-TaskList = Annotated[list[dict[str, Task]], BeforeValidator(_task_items)]
+TaskList = list[Annotated[dict[str, Task], _one_named("task")]]
 
 
 # --- the workflow -----------------------------------------------------------------
 
 
 class Document(Model):
-    dsl: Annotated[str, Field(pattern=SEMVER)]
-    namespace: Annotated[str, Field(pattern=NAME)]
-    name: Annotated[str, Field(pattern=NAME)]
-    version: Annotated[str, Field(pattern=SEMVER)]
+    dsl: SemVer
+    namespace: Name
+    name: Name
+    version: SemVer
     title: str | None = None
     summary: str | None = None
     tags: dict[str, Any] | None = None
@@ -882,7 +1026,7 @@ class Extension(Model):
 class Use(Model):
     authentications: dict[str, AuthenticationPolicy] | None = None
     errors: dict[str, Error] | None = None
-    extensions: list[dict[str, Extension]] | None = None
+    extensions: list[Annotated[dict[str, Extension], _one_named("extension")]] | None = None
     functions: dict[str, Task] | None = None
     retries: dict[str, RetryPolicy] | None = None
     secrets: list[str] | None = None
@@ -907,12 +1051,12 @@ class Workflow(OpenModel):
     input: Input | None = None
     use: Use | None = None
     do: TaskList
-    timeout: Timeout | str | None = None
+    timeout: TimeoutOrName | None = None
     output: Output | None = None
     schedule: Schedule | None = None
     evaluate: Evaluate | None = None
 
 
-for _model in (SubscriptionIterator, EventConsumptionStrategy, DoTask, ForkConfig, ForTask,
-               ListenTask, Catch, TryTask, Extension, Use, Workflow):
+for _model in (SubscriptionIterator, EventConsumptionStrategy, UntilStrategy, DoTask, ForkConfig,
+               ForTask, ListenTask, Catch, TryTask, Extension, Use, Workflow):
     _model.model_rebuild()
