@@ -84,17 +84,11 @@ def _usage_error(message: str) -> NoReturn:
     raise typer.Exit(EXIT_INVALID)
 
 
-def _unreadable(path: Path, exc: UnicodeDecodeError) -> Problem:
-    return Problem(str(path), 1, 1, "/", f"cannot read file: not UTF-8 text ({exc.reason})")
-
-
 def _load(path: Path) -> Definition:
     try:
         return load(path)
     except InvalidWorkflowError as exc:
         _invalid(exc.problems)
-    except UnicodeDecodeError as exc:  # a binary file given by mistake
-        _invalid([_unreadable(path, exc)])
 
 
 def _parse_input(value: str | None) -> Any:
@@ -230,10 +224,7 @@ def validate_command(
     console = _stdout()
     failed = False
     for path in files:
-        try:
-            problems = validate(path)
-        except UnicodeDecodeError as exc:
-            problems = [_unreadable(path, exc)]
+        problems = validate(path)
         for problem in problems:
             console.print(_problem_line(problem))
         if problems:
