@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from podium.dsl import model as m
 from podium.dsl.durations import inline_seconds, iso_seconds
 from podium.engine.errors import WorkflowError
+from podium.engine.journal import COMPLETED, FAULTED, STARTED, TIMER, Parked
 from podium.engine.state import Instance, TaskRun
 from podium.tasks import execute_kind
 
@@ -39,6 +41,25 @@ def duration_seconds(duration: m.DurationInline | str, run: TaskRun | None, inst
         raise WorkflowError.expression(str(exc), where) from None
 
 
+async def sleep(run: TaskRun, position: str, seconds: float) -> None:
+    """A durable timer: its due time is journaled, so after a restart it fires at
+    the original time; a long one parks the instance out of memory."""
+    journal = run.instance.journal
+    if not journal.enabled:
+        await asyncio.sleep(seconds)
+        return
+    due = journal.timer(position)
+    if due is None:
+        due = datetime.now(UTC) + timedelta(seconds=seconds)
+        await journal.record(position, TIMER, {"task": run.reference, "due": due.isoformat()})
+    remaining = (due - datetime.now(UTC)).total_seconds()
+    park_after = run.instance.park_after
+    if park_after is not None and remaining > park_after:
+        raise Parked("waiting", due)
+    if remaining > 0:
+        await asyncio.sleep(remaining)
+
+
 def timeout_seconds(timeout: m.Timeout | str | None, instance: Instance,
                     run: TaskRun | None, where: str) -> float | None:
     if timeout is None:
@@ -54,13 +75,16 @@ async def run_task(
     name: str,
     task: m.AnyTask,
     reference: str,
+    position: str,
     raw_input: Any,
     local_vars: Mapping[str, Any],
 ) -> tuple[Any, str]:
     """Run one task through the whole data flow; return its output and the flow
-    directive to follow next."""
-    run = TaskRun(instance, name, task, reference, raw_input, local_vars)
+    directive to follow next. ``position`` identifies this execution of the task
+    in the journal (its reference plus iteration, attempt and visit marks)."""
+    run = TaskRun(instance, name, task, reference, position, raw_input, local_vars)
     lifecycle = instance.lifecycle
+    journal = instance.journal
     evaluator = instance.evaluator
     lifecycle.task_event("created", "createdAt", reference, "pending")
 
@@ -71,12 +95,22 @@ async def run_task(
         lifecycle.task_event("completed", "completedAt", reference, "completed", output=raw_input)
         return raw_input, CONTINUE
 
+    if journal.enabled:
+        recorded = journal.outcome(position)
+        if recorded is not None:
+            return _replay(instance, recorded.kind, recorded.data)
+
     if not instance.running.is_set():
-        # Suspended: the task waits at its start until the workflow resumes.
         lifecycle.task_event("suspended", "suspendedAt", reference, "suspended")
+        if instance.unload_when_suspended:
+            # Durable runs leave memory while suspended; resuming replays them.
+            raise Parked("suspended")
+        # Suspended: the task waits at its start until the workflow resumes.
         await instance.running.wait()
         lifecycle.task_event("resumed", "resumedAt", reference, "running")
     lifecycle.task_event("started", "startedAt", reference, "running")
+    if journal.enabled:
+        journal.note(position, STARTED, {"task": reference, "input": raw_input})
     try:
         limit = timeout_seconds(task.timeout, instance, run, reference)
         if limit is None:
@@ -92,15 +126,32 @@ async def run_task(
     except WorkflowError as error:
         if error.instance is None:
             error.instance = reference
+        if journal.enabled:
+            await journal.record(position, FAULTED, {"task": reference, "error": error.to_dict()})
         lifecycle.task_event("faulted", "faultedAt", reference, "faulted", error=error.to_dict())
         raise
     except asyncio.CancelledError:
         lifecycle.task_event("cancelled", "cancelledAt", reference, "cancelled")
         raise
+    directive = END if run.ended else run.directive or task.then or CONTINUE
+    if journal.enabled:
+        outcome: dict[str, Any] = {"task": reference, "output": run.output,
+                                   "directive": directive}
+        if task.export is not None:
+            outcome["context"] = instance.context
+        await journal.record(position, COMPLETED, outcome)
     lifecycle.task_event("completed", "completedAt", reference, "completed", output=run.output)
-    if run.ended:
-        return run.output, END
-    return run.output, run.directive or task.then or CONTINUE
+    return run.output, directive
+
+
+def _replay(instance: Instance, kind: str, data: dict[str, Any]) -> tuple[Any, str]:
+    """A recorded outcome, as if the task had just run (lifecycle events were
+    published the first time)."""
+    if kind == FAULTED:
+        raise WorkflowError.from_dict(data["error"])
+    if "context" in data:
+        instance.context = data["context"]
+    return data["output"], data["directive"]
 
 
 async def _envelope(run: TaskRun) -> None:
@@ -116,10 +167,11 @@ async def _envelope(run: TaskRun) -> None:
     run.input = data
     extensions = extensions_for(run) if instance.extensions and EXTENDING not in run.locals else ()
     bypassed = False
-    for position, extension in extensions:
+    for where, extension in extensions:
         if extension.before:
             output, flow = await run_scope(
-                instance, extension.before, f"{position}/before", data, _extending(run)
+                instance, extension.before, f"{where}/before", f"{run.position}+{where}/before",
+                data, _extending(run),
             )
             if flow == EXIT:
                 # dsl-reference "Extension": `exit` in `before` bypasses the task,
@@ -128,10 +180,12 @@ async def _envelope(run: TaskRun) -> None:
                 break
     if not bypassed:
         run.raw_output = await execute_kind(task, run)
-    for position, extension in extensions:
+    for where, extension in extensions:
         if extension.after:
-            await run_scope(instance, extension.after, f"{position}/after", run.raw_output,
-                            _extending(run))
+            await run_scope(
+                instance, extension.after, f"{where}/after", f"{run.position}+{where}/after",
+                run.raw_output, _extending(run),
+            )
     output = run.raw_output
     if task.output is not None:
         if task.output.as_ is not None:
@@ -199,6 +253,7 @@ async def run_scope(
     instance: Instance,
     tasks: list[dict[str, Any]],
     base: str,
+    position_base: str,
     data: Any,
     local_vars: Mapping[str, Any],
 ) -> tuple[Any, str | None]:
@@ -206,11 +261,18 @@ async def run_scope(
     within this list. Return the last output and how the list was left:
     ``None`` (ran out of tasks), ``exit`` or ``end``."""
     items = task_items(tasks)
+    visits: dict[int, int] = {}
     index = 0
     while index < len(items):
         name, task = items[index]
+        reference = f"{base}/{index}/{name}"
+        position = f"{position_base}/{index}/{name}"
+        # A backward `then` runs a task again: each visit is its own position.
+        visit = visits[index] = visits.get(index, -1) + 1
+        if visit:
+            position = f"{position}~{visit}"
         data, directive = await run_task(
-            instance, name, task, f"{base}/{index}/{name}", data, local_vars
+            instance, name, task, reference, position, data, local_vars
         )
         if directive == CONTINUE:
             index += 1
@@ -230,7 +292,25 @@ async def run_tasks(
 ) -> tuple[Any, bool]:
     """``run_scope`` for composite tasks: the output, and whether ``end`` was reached
     (``exit`` only leaves this list)."""
-    data, flow = await run_scope(instance, tasks, base, data, local_vars)
+    data, flow = await run_scope(instance, tasks, base, base, data, local_vars)
+    return data, flow == END
+
+
+async def run_child(
+    run: TaskRun,
+    tasks: list[dict[str, Any]],
+    segment: str,
+    data: Any,
+    local_vars: Mapping[str, Any],
+    mark: str = "",
+) -> tuple[Any, bool]:
+    """Run a task list nested in ``run`` (under ``segment`` of its definition, e.g.
+    ``do`` or ``catch/do``). ``mark`` distinguishes repeated runs of that list
+    (``[3]`` for an iteration, ``@1`` for an attempt) in journal positions."""
+    data, flow = await run_scope(
+        run.instance, tasks, f"{run.reference}/{segment}", f"{run.position}{mark}/{segment}",
+        data, local_vars,
+    )
     return data, flow == END
 
 
@@ -251,6 +331,7 @@ async def run_workflow(instance: Instance) -> Any:
     # the initial value of $context.
     instance.context = data
     output, _ = await run_tasks(instance, workflow.do, "/do", data, {})
+    await instance.journal.flush()
     if workflow.output is not None:
         if workflow.output.as_ is not None:
             output = evaluator.transform(

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from podium.dsl import Definition
 from podium.dsl.model import AnyTask, Extension
 from podium.engine.errors import AUTHORIZATION, WorkflowError
+from podium.engine.journal import Journal
 from podium.engine.lifecycle import Lifecycle
 from podium.engine.schemas import SchemaCache
 from podium.expressions import Evaluator
@@ -52,6 +53,11 @@ class Instance:
     running: asyncio.Event = field(default_factory=asyncio.Event)
     extensions: list[tuple[str, Extension]] = field(default_factory=list)
     waits: int = 0  # tasks waiting for time right now
+    journal: Journal = field(default_factory=lambda: Journal(""))
+    # Durable runs leave memory when suspended, and when a timer is further
+    # away than this many seconds (None: stay in memory).
+    unload_when_suspended: bool = False
+    park_after: float | None = None
 
     def __post_init__(self) -> None:
         self.running.set()
@@ -113,6 +119,7 @@ class TaskRun:
         "locals",
         "name",
         "output",
+        "position",
         "raw_input",
         "raw_output",
         "reference",
@@ -126,6 +133,7 @@ class TaskRun:
         name: str,
         task: AnyTask,
         reference: str,
+        position: str,
         raw_input: Any,
         local_vars: Mapping[str, Any],
     ) -> None:
@@ -133,6 +141,7 @@ class TaskRun:
         self.name = name
         self.task = task
         self.reference = reference
+        self.position = position
         self.raw_input = raw_input
         self.locals = local_vars
         self.input: Any = None
@@ -155,6 +164,14 @@ class TaskRun:
             "output": self.raw_output,
             "startedAt": datetime_descriptor(self.started_at),
         }
+
+    def scoped(self, local_vars: Mapping[str, Any], data: Any = None) -> TaskRun:
+        """The same task seen with other local variables (a ``for`` item, a caught
+        error) and, optionally, other current data."""
+        other = TaskRun(self.instance, self.name, self.task, self.reference, self.position,
+                        self.raw_input, local_vars)
+        other.input = self.input if data is None else data
+        return other
 
     def variables(self, stage: str) -> Arguments:
         return Arguments(self.instance, self, stage)

@@ -10,7 +10,5 @@ from podium.engine.state import TaskRun
 
 
 async def execute(task: m.DoTask, run: TaskRun) -> Any:
-    output, run.ended = await runner.run_tasks(
-        run.instance, task.do, f"{run.reference}/do", run.input, run.locals
-    )
+    output, run.ended = await runner.run_child(run, task.do, "do", run.input, run.locals)
     return output

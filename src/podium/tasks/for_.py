@@ -26,17 +26,14 @@ async def execute(task: m.ForTask, run: TaskRun) -> Any:
             run.reference,
         )
     data = run.input
-    base = f"{run.reference}/do"
-    for index, item in items:
+    for iteration, (index, item) in enumerate(items):
         local_vars = {**run.locals, task.for_.each: item, task.for_.at: index}
-        if task.while_ is not None:
-            # `while` sees the current item and the data so far.
-            iteration = TaskRun(run.instance, run.name, task, run.reference, run.raw_input,
-                                local_vars)
-            iteration.input = data
-            if not iteration.condition(task.while_):
-                break
-        data, ended = await runner.run_tasks(run.instance, task.do, base, data, local_vars)
+        # `while` sees the current item and the data so far.
+        if task.while_ is not None and not run.scoped(local_vars, data).condition(task.while_):
+            break
+        data, ended = await runner.run_child(
+            run, task.do, "do", data, local_vars, mark=f"[{iteration}]"
+        )
         if ended:
             run.ended = True
             break

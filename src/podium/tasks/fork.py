@@ -21,10 +21,11 @@ from podium.engine.state import TaskRun
 async def execute(task: m.ForkTask, run: TaskRun) -> Any:
     items = runner.task_items(task.fork.branches)
     base = f"{run.reference}/fork/branches"
+    position_base = f"{run.position}/fork/branches"
     branches = [
         asyncio.ensure_future(
-            runner.run_task(run.instance, name, branch, f"{base}/{i}/{name}", run.input,
-                            run.locals)
+            runner.run_task(run.instance, name, branch, f"{base}/{i}/{name}",
+                            f"{position_base}/{i}/{name}", run.input, run.locals)
         )
         for i, (name, branch) in enumerate(items)
     ]

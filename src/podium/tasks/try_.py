@@ -23,6 +23,7 @@ from typing import Any
 from podium.dsl import model as m
 from podium.engine import runner
 from podium.engine.errors import WorkflowError, canonical_type
+from podium.engine.journal import RETRIED
 from podium.engine.state import TaskRun
 
 
@@ -34,7 +35,7 @@ async def execute(task: m.TryTask, run: TaskRun) -> Any:
     attempt = 0
     while True:
         try:
-            output, run.ended = await _attempt(task, run, policy)
+            output, run.ended = await _attempt(task, run, policy, attempt)
             return output
         except WorkflowError as error:
             caught_vars = {**run.locals, error_name: error.to_dict()}
@@ -43,25 +44,28 @@ async def execute(task: m.TryTask, run: TaskRun) -> Any:
             if policy is not None:
                 delay = _retry_delay(policy, attempt, run, caught_vars, started)
                 if delay is not None:
-                    attempt += 1
                     run.instance.lifecycle.task_event(
                         "retried", "retriedAt", run.reference, None
                     )
-                    await asyncio.sleep(delay)
+                    run.instance.journal.note(
+                        run.position, RETRIED, {"task": run.reference, "attempt": attempt + 1}
+                    )
+                    # A durable timer: after a restart the retry fires when it was due.
+                    await runner.sleep(run, f"{run.position}@{attempt}/retry", delay)
+                    attempt += 1
                     continue
             if catch.do is None:
                 return run.input
-            output, run.ended = await runner.run_tasks(
-                run.instance, catch.do, f"{run.reference}/catch/do", run.input, caught_vars
+            output, run.ended = await runner.run_child(
+                run, catch.do, "catch/do", run.input, caught_vars, mark=f"@{attempt}"
             )
             return output
 
 
 async def _attempt(
-    task: m.TryTask, run: TaskRun, policy: m.RetryPolicy | None
+    task: m.TryTask, run: TaskRun, policy: m.RetryPolicy | None, attempt: int
 ) -> tuple[Any, bool]:
-    body = runner.run_tasks(run.instance, task.try_, f"{run.reference}/try", run.input,
-                            run.locals)
+    body = runner.run_child(run, task.try_, "try", run.input, run.locals, mark=f"@{attempt}")
     limit = policy.limit.attempt if policy and policy.limit else None
     if limit is None or limit.duration is None:
         return await body
@@ -89,8 +93,7 @@ def _caught(
     accepted = catch.errors.with_ if catch.errors is not None else None
     if accepted is not None and not _matches(accepted, error):
         return False
-    scoped = TaskRun(run.instance, run.name, run.task, run.reference, run.raw_input, caught_vars)
-    scoped.input = run.input
+    scoped = run.scoped(caught_vars)
     if catch.when is not None and not scoped.condition(catch.when):
         return False
     return not (catch.except_when is not None and scoped.condition(catch.except_when))
@@ -116,8 +119,7 @@ def _retry_delay(
     started: float,
 ) -> float | None:
     """Seconds to wait before the next attempt, or None when no retry is due."""
-    scoped = TaskRun(run.instance, run.name, run.task, run.reference, run.raw_input, caught_vars)
-    scoped.input = run.input
+    scoped = run.scoped(caught_vars)
     if policy.when is not None and not scoped.condition(policy.when):
         return None
     if policy.except_when is not None and scoped.condition(policy.except_when):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from podium.dsl import model as m
@@ -21,7 +20,7 @@ async def execute(task: m.WaitTask, run: TaskRun) -> Any:
         instance.lifecycle.workflow_status("waiting")
     instance.lifecycle.task_status(run.reference, "waiting")
     try:
-        await asyncio.sleep(seconds)
+        await runner.sleep(run, run.position, seconds)
     finally:
         instance.waits -= 1
     if instance.waits == 0 and instance.status == "waiting":  # not suspended meanwhile
