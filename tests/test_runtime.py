@@ -31,7 +31,7 @@ def test_public_api_is_locked() -> None:
 async def test_suspended_execution_holds_the_next_task_until_resumed() -> None:
     events: list[dict[str, Any]] = []
     async with Runtime(listeners=[events.append]) as runtime:
-        handle = runtime.start(WAITING)
+        handle = await runtime.start(WAITING)
         await asyncio.sleep(0.05)  # inside the wait
         handle.suspend()
         assert handle.status == "suspended"
@@ -52,7 +52,7 @@ async def test_suspended_execution_holds_the_next_task_until_resumed() -> None:
 async def test_cancel_interrupts_the_running_task_and_runs_no_more() -> None:
     events: list[dict[str, Any]] = []
     async with Runtime(listeners=[events.append]) as runtime:
-        handle = runtime.start(WAITING.replace("milliseconds: 150", "seconds: 30"))
+        handle = await runtime.start(WAITING.replace("milliseconds: 150", "seconds: 30"))
         await asyncio.sleep(0.05)
         handle.cancel()
         execution = await asyncio.wait_for(handle.result(), 5)

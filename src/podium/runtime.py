@@ -1,10 +1,12 @@
-"""The Python API: ``Runtime().run(workflow, input)``."""
+"""The Python API: ``Runtime().run(workflow, input)``, in memory or on a store."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -15,13 +17,16 @@ from ulid import ULID
 from podium._version import __version__
 from podium.dsl import Definition, load
 from podium.engine.errors import WorkflowError
+from podium.engine.execution import Execution, execute
+from podium.engine.journal import Journal
 from podium.engine.lifecycle import Lifecycle, Listener
-from podium.engine.runner import run_workflow, timeout_seconds
 from podium.engine.schemas import SchemaCache
 from podium.engine.services import Services
 from podium.engine.state import Instance
 from podium.events.bus import EventBus, InProcessBus
 from podium.expressions import Evaluator
+from podium.registry import Registry
+from podium.store.base import PENDING, RUNNING, DefinitionRecord, InstanceRecord, Store
 
 WorkflowSource = Definition | str | Path | Mapping[str, Any]
 
@@ -29,20 +34,21 @@ WorkflowSource = Definition | str | Path | Mapping[str, Any]
 # task and workflow timeouts bound calls further.
 HTTP_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 
+LEASE_SECONDS = 10.0
 
-@dataclass(frozen=True)
-class Execution:
-    """How an execution ended: ``completed`` with an output, or ``faulted``/
-    ``cancelled`` with an error."""
 
-    id: str
-    status: str
-    output: Any = None
-    error: WorkflowError | None = None
+def default_worker_id() -> str:
+    """``host:pid``: unique while the process lives; a worker on the same host can
+    tell that its owner died and take its instances at once."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 class Runtime:
-    """Runs workflow definitions in this process.
+    """Runs workflow definitions.
+
+    Without a ``store`` everything lives in memory. With one (opened), every
+    instance is recorded, every task outcome journaled, and an interrupted
+    instance can be finished by any process on the same store.
 
     ``listeners`` receive every lifecycle CloudEvent (a dict); ``bus`` carries
     emitted events (in-process by default); ``secrets`` maps secret names to
@@ -52,12 +58,19 @@ class Runtime:
     def __init__(
         self,
         *,
+        store: Store | None = None,
         listeners: Iterable[Listener] = (),
         bus: EventBus | None = None,
         http_client: httpx.AsyncClient | None = None,
         secrets: Mapping[str, Any] | None = None,
+        worker_id: str | None = None,
+        lease_seconds: float = LEASE_SECONDS,
     ) -> None:
         self._own_client = http_client is None
+        self.store = store
+        self.worker_id = worker_id or default_worker_id()
+        self.lease_seconds = lease_seconds
+        self.registry = Registry(store)
         self.services = Services(
             http=http_client or httpx.AsyncClient(timeout=HTTP_TIMEOUT),
             bus=bus or InProcessBus(),
@@ -65,6 +78,7 @@ class Runtime:
             secrets=dict(secrets or {}),
             runtime_descriptor={"name": "podium", "version": __version__, "metadata": {}},
         )
+        self.services.runtime = self
 
     async def __aenter__(self) -> Runtime:
         return self
@@ -81,6 +95,8 @@ class Runtime:
         if self._own_client:
             await self.services.http.aclose()
 
+    # running ----------------------------------------------------------------------------
+
     async def run(self, workflow: WorkflowSource, input: Any = None) -> Any:
         """Run to the end and return the output; raise ``WorkflowError`` if it faults."""
         execution = await self.execute(workflow, input)
@@ -89,61 +105,154 @@ class Runtime:
         return execution.output
 
     async def execute(
-        self, workflow: WorkflowSource, input: Any = None, *, instance_id: str | None = None
+        self, workflow: WorkflowSource, input: Any = None, *, key: str | None = None
     ) -> Execution:
         """Run to the end and report how it ended (never raises for a fault)."""
-        return await self.start(workflow, input, instance_id=instance_id).result()
+        handle = await self.start(workflow, input, key=key)
+        return await handle.result()
 
-    def start(
-        self, workflow: WorkflowSource, input: Any = None, *, instance_id: str | None = None
+    async def start(
+        self, workflow: WorkflowSource, input: Any = None, *, key: str | None = None
     ) -> Handle:
-        """Start an execution in the background; the handle controls and awaits it.
+        """Start an execution in this process; the handle controls and awaits it.
 
-        The document is loaded (and refused if invalid) before this returns."""
+        The document is loaded (and refused if invalid) before this returns. With a
+        store the instance is recorded first (``key`` makes the start idempotent)."""
         definition = workflow if isinstance(workflow, Definition) else load(workflow)
+        data = input if input is not None else {}
+        if self.store is None:
+            instance = self.instance(definition, data, str(ULID()).lower())
+            return Handle(instance, asyncio.ensure_future(execute(instance)))
+        record, created = await self.create_instance(definition, data, key=key, owned=True)
+        if not created:
+            # An idempotent start: the instance with this key already exists.
+            return Handle.finished(record)
+        from podium.worker import run_durable  # the worker module builds on this one
+
+        instance = await self.resume_instance(record, definition)
+        return Handle(instance, asyncio.ensure_future(run_durable(self, instance, record)))
+
+    # the store ----------------------------------------------------------------------------
+
+    async def deploy(self, workflow: WorkflowSource) -> DefinitionRecord:
+        """Register a definition by namespace/name/version (see ``Registry``)."""
+        definition = workflow if isinstance(workflow, Definition) else load(workflow)
+        return await self.registry.deploy(definition)
+
+    async def create_instance(
+        self,
+        definition: Definition,
+        input: Any,
+        *,
+        key: str | None = None,
+        owned: bool = False,
+        parent: tuple[str, str] | None = None,
+    ) -> tuple[InstanceRecord, bool]:
+        """Record a new instance of a (deployed) definition: pending, or owned by this
+        runtime when it runs it at once. Returns the existing one for a used key."""
+        store = self._store()
+        await self.registry.deploy(definition)
+        now = datetime.now(UTC)
+        record = InstanceRecord(
+            id=str(ULID()).lower(),
+            key=key,
+            namespace=definition.namespace,
+            name=definition.name,
+            version=definition.version,
+            status=RUNNING if owned else PENDING,
+            input=input,
+            created_at=now,
+            updated_at=now,
+            started_at=now if owned else None,
+            owner=self.worker_id if owned else None,
+            lease_expires_at=(
+                datetime.fromtimestamp(now.timestamp() + self.lease_seconds, UTC)
+                if owned else None
+            ),
+            parent_id=parent[0] if parent else None,
+            parent_position=parent[1] if parent else None,
+        )
+        return await store.create_instance(record)
+
+    async def resume_instance(
+        self, record: InstanceRecord, definition: Definition | None = None
+    ) -> Instance:
+        """An in-memory instance for a recorded one, its journal loaded for replay."""
+        store = self._store()
+        if definition is None:
+            definition = await self.registry.get(record.namespace, record.name, record.version)
+        entries = await store.read_journal(record.id)
+        instance = self.instance(definition, record.input, record.id)
+        instance.started_at = record.started_at or instance.started_at
+        instance.journal = Journal(record.id, store, self.worker_id, entries)
+        instance.unload_when_suspended = True
+        return instance
+
+    def instance(self, definition: Definition, data: Any, instance_id: str) -> Instance:
         model = definition.model
-        instance_id = instance_id or str(ULID()).lower()
-        instance = Instance(
+        return Instance(
             id=instance_id,
             definition=definition,
             services=self.services,
-            raw_input=input if input is not None else {},
+            raw_input=data,
             evaluator=Evaluator(model.evaluate.mode if model.evaluate else "strict"),
             lifecycle=Lifecycle(
                 self.services.listeners, f"{definition.name}-{instance_id}.{definition.namespace}"
             ),
             schemas=SchemaCache(definition.source),
         )
-        return Handle(instance)
+
+    def _store(self) -> Store:
+        if self.store is None:
+            raise WorkflowError.configuration("this runtime has no store")
+        return self.store
 
 
 class Handle:
     """A running execution: suspend, resume, cancel, or await its end."""
 
-    def __init__(self, instance: Instance) -> None:
+    def __init__(
+        self, instance: Instance | None, task: asyncio.Future[Execution]
+    ) -> None:
         self._instance = instance
-        self._task = asyncio.ensure_future(_execute(instance))
+        self._task = task
+
+    @classmethod
+    def finished(cls, record: InstanceRecord) -> Handle:
+        """A handle on an instance that this process does not run (an idempotent
+        start that found it), reporting what the store knows."""
+        future: asyncio.Future[Execution] = asyncio.get_running_loop().create_future()
+        error = WorkflowError.from_dict(record.error) if record.error else None
+        future.set_result(Execution(record.id, record.status, record.output, error,
+                                    record.wake_at))
+        handle = cls(None, future)
+        handle._id = record.id
+        return handle
+
+    _id: str = ""
 
     @property
     def id(self) -> str:
-        return self._instance.id
+        return self._instance.id if self._instance is not None else self._id
 
     @property
     def status(self) -> str:
         """The status phase (dsl.md "Status Phases")."""
+        if self._instance is None:
+            return self._task.result().status
         return self._instance.status
 
     def suspend(self) -> None:
         """Hold the execution at the start of its next task until ``resume``."""
         instance = self._instance
-        if instance.status in ("running", "waiting"):
+        if instance is not None and instance.status in ("running", "waiting"):
             instance.running.clear()
             instance.status = "suspended"
             instance.lifecycle.workflow_event("suspended", "suspendedAt", "suspended")
 
     def resume(self) -> None:
         instance = self._instance
-        if instance.status == "suspended":
+        if instance is not None and instance.status == "suspended":
             instance.status = "waiting" if instance.waits else "running"
             instance.lifecycle.workflow_event("resumed", "resumedAt", "running")
             instance.running.set()
@@ -158,43 +267,7 @@ class Handle:
         except asyncio.CancelledError:
             if not self._task.cancelled():
                 raise  # the caller itself was cancelled
-            return Execution(self._instance.id, "cancelled")
-
-
-async def _execute(instance: Instance) -> Execution:
-    lifecycle = instance.lifecycle
-    document = instance.definition.model.document
-    instance.status = "running"
-    lifecycle.workflow_event(
-        "started", "startedAt", "running",
-        definition={"namespace": document.namespace, "name": document.name,
-                    "version": document.version},
-    )
-    try:
-        limit = timeout_seconds(instance.definition.model.timeout, instance, None, "/timeout")
-        if limit is None:
-            output = await run_workflow(instance)
-        else:
-            try:
-                async with asyncio.timeout(limit):
-                    output = await run_workflow(instance)
-            except TimeoutError:
-                raise WorkflowError.timeout(
-                    f"the workflow did not complete within {limit:g}s", "/"
-                ) from None
-    except WorkflowError as error:
-        if error.instance is None:
-            error.instance = "/"
-        instance.status = "faulted"
-        lifecycle.workflow_event("faulted", "faultedAt", "faulted", error=error.to_dict())
-        return Execution(instance.id, "faulted", error=error)
-    except asyncio.CancelledError:
-        instance.status = "cancelled"
-        lifecycle.workflow_event("cancelled", "cancelledAt", "cancelled")
-        raise
-    instance.status = "completed"
-    lifecycle.workflow_event("completed", "completedAt", "completed", output=output)
-    return Execution(instance.id, "completed", output=output)
+            return Execution(self.id, "cancelled")
 
 
 __all__ = ["Execution", "Handle", "Runtime"]

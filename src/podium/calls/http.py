@@ -19,6 +19,7 @@ from podium.expressions import is_expression
 
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 _REDACTED = "***"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 _SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
 
 
@@ -127,6 +128,12 @@ async def execute(args: m.HTTPArguments, run: TaskRun) -> Any:
         authorization = await authorize(args.endpoint.authentication, run)
         run.authorization = authorization.descriptor()
         headers["Authorization"] = authorization.header
+
+    if run.instance.journal.enabled and not any(k.lower() == IDEMPOTENCY_HEADER.lower()
+                                                for k in headers):
+        # A call in flight when a process died runs again after recovery
+        # (at-least-once); the key lets the service recognise the repeat.
+        headers[IDEMPOTENCY_HEADER] = f"{run.instance.id}:{run.position}"
 
     content: bytes | str | None = None
     data: dict[str, str] | None = None

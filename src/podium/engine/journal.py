@@ -59,6 +59,11 @@ class Journal:
             elif entry.kind == TIMER:
                 self._timers[entry.position] = datetime.fromisoformat(entry.data["due"])
 
+    @property
+    def replaying(self) -> bool:
+        """True when the instance ran before (its journal has outcomes or timers)."""
+        return bool(self._outcomes or self._timers)
+
     def outcome(self, position: str) -> JournalEntry | None:
         return self._outcomes.get(position)
 

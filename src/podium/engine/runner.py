@@ -48,16 +48,20 @@ async def sleep(run: TaskRun, position: str, seconds: float) -> None:
     if not journal.enabled:
         await asyncio.sleep(seconds)
         return
+    remaining = await _remaining(run, position, seconds)
+    park_after = run.instance.park_after
+    if park_after is not None and remaining > park_after:
+        raise Parked("waiting", journal.timer(position))
+    await asyncio.sleep(remaining)
+
+
+async def _remaining(run: TaskRun, position: str, seconds: float) -> float:
+    journal = run.instance.journal
     due = journal.timer(position)
     if due is None:
         due = datetime.now(UTC) + timedelta(seconds=seconds)
         await journal.record(position, TIMER, {"task": run.reference, "due": due.isoformat()})
-    remaining = (due - datetime.now(UTC)).total_seconds()
-    park_after = run.instance.park_after
-    if park_after is not None and remaining > park_after:
-        raise Parked("waiting", due)
-    if remaining > 0:
-        await asyncio.sleep(remaining)
+    return max((due - datetime.now(UTC)).total_seconds(), 0.0)
 
 
 def timeout_seconds(timeout: m.Timeout | str | None, instance: Instance,
@@ -113,6 +117,9 @@ async def run_task(
         journal.note(position, STARTED, {"task": reference, "input": raw_input})
     try:
         limit = timeout_seconds(task.timeout, instance, run, reference)
+        if limit is not None and journal.enabled:
+            # A task timeout is a durable timer too: it counts from the first start.
+            limit = await _remaining(run, f"{position}#timeout", limit)
         if limit is None:
             await _envelope(run)
         else:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from podium.engine.lifecycle import Listener
 from podium.events.bus import EventBus
+
+if TYPE_CHECKING:
+    from podium.runtime import Runtime
 
 
 @dataclass
@@ -19,3 +22,5 @@ class Services:
     listeners: list[Listener] = field(default_factory=list)
     secrets: Mapping[str, Any] = field(default_factory=dict)
     runtime_descriptor: dict[str, Any] = field(default_factory=dict)
+    # The runtime itself, for tasks that start other instances (subflows).
+    runtime: Runtime | None = None

@@ -1,0 +1,74 @@
+"""One execution of an instance, from start (or resumption) to how it ended."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from podium.engine.errors import WorkflowError
+from podium.engine.journal import Parked
+from podium.engine.runner import run_workflow, timeout_seconds
+from podium.engine.state import Instance
+
+
+@dataclass(frozen=True)
+class Execution:
+    """How an execution ended: ``completed`` with an output, ``faulted`` with an
+    error, ``cancelled``; or, for durable runs, left memory as ``waiting`` (until
+    ``wake_at``) or ``suspended``."""
+
+    id: str
+    status: str
+    output: Any = None
+    error: WorkflowError | None = None
+    wake_at: datetime | None = None
+
+
+async def execute(instance: Instance, resumed: bool = False) -> Execution:
+    """Run an instance; a ``resumed`` one replays its journal and announces no new
+    start. Cancellation propagates: the caller knows why it cancelled."""
+    lifecycle = instance.lifecycle
+    document = instance.definition.model.document
+    instance.status = "running"
+    if resumed:
+        lifecycle.workflow_status("running")
+    else:
+        lifecycle.workflow_event(
+            "started", "startedAt", "running",
+            definition={"namespace": document.namespace, "name": document.name,
+                        "version": document.version},
+        )
+    try:
+        limit = timeout_seconds(instance.definition.model.timeout, instance, None, "/timeout")
+        if limit is None:
+            output = await run_workflow(instance)
+        else:
+            # The workflow's time runs from its first start, across restarts.
+            elapsed = (datetime.now(UTC) - instance.started_at).total_seconds()
+            try:
+                async with asyncio.timeout(max(limit - elapsed, 0)):
+                    output = await run_workflow(instance)
+            except TimeoutError:
+                raise WorkflowError.timeout(
+                    f"the workflow did not complete within {limit:g}s", "/"
+                ) from None
+    except WorkflowError as error:
+        if error.instance is None:
+            error.instance = "/"
+        instance.status = "faulted"
+        lifecycle.workflow_event("faulted", "faultedAt", "faulted", error=error.to_dict())
+        return Execution(instance.id, "faulted", error=error)
+    except Parked as parked:
+        await instance.journal.flush()
+        instance.status = parked.status
+        lifecycle.workflow_status(parked.status)
+        return Execution(instance.id, parked.status, wake_at=parked.wake_at)
+    except asyncio.CancelledError:
+        instance.status = "cancelled"
+        lifecycle.workflow_event("cancelled", "cancelledAt", "cancelled")
+        raise
+    instance.status = "completed"
+    lifecycle.workflow_event("completed", "completedAt", "completed", output=output)
+    return Execution(instance.id, "completed", output=output)

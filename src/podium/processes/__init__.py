@@ -1,0 +1,1 @@
+"""Processes a `run` task starts: one module each."""

@@ -1,0 +1,88 @@
+"""The definitions registry: deploy by namespace/name/version, resolve later.
+
+An instance is pinned to the exact definition it started with: deploying
+1.0.1 never changes a running 1.0.0 instance. Backed by the store when there
+is one, by memory otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+
+from podium.dsl import Definition, load
+from podium.engine.errors import WorkflowError
+from podium.store.base import DefinitionRecord, Store
+
+_SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?")
+
+
+def semver_key(version: str) -> tuple[int, int, int, int, str]:
+    """Order versions as semantic versions (a pre-release sorts before its release)."""
+    match = _SEMVER.match(version)
+    if match is None:
+        return (-1, -1, -1, -1, version)
+    major, minor, patch, pre = match.groups()
+    return (int(major), int(minor), int(patch), 0 if pre else 1, pre or "")
+
+
+class Registry:
+    def __init__(self, store: Store | None) -> None:
+        self._store = store
+        self._memory: dict[tuple[str, str, str], Definition] = {}
+        self._parsed: dict[tuple[str, str, str], Definition] = {}
+
+    async def deploy(self, definition: Definition) -> DefinitionRecord:
+        key = (definition.namespace, definition.name, definition.version)
+        record = DefinitionRecord(
+            namespace=definition.namespace,
+            name=definition.name,
+            version=definition.version,
+            document=definition.raw,
+            source=json.dumps(definition.raw, indent=2),
+            created_at=datetime.now(UTC),
+        )
+        if self._store is None:
+            existing = self._memory.get(key)
+            if existing is not None and existing.raw != definition.raw:
+                raise WorkflowError.configuration(
+                    f"{definition.qualified_name} is already deployed with other content; "
+                    "deploy a new version instead"
+                )
+            self._memory[key] = definition
+        else:
+            await self._store.put_definition(record)
+        self._parsed[key] = definition
+        return record
+
+    async def get(self, namespace: str, name: str, version: str | None = None) -> Definition:
+        """A deployed definition; ``None``/``latest`` picks the highest version."""
+        if version is not None and version != "latest":
+            cached = self._parsed.get((namespace, name, version))
+            if cached is not None:
+                return cached
+        if self._store is None:
+            versions = [k for k in self._memory if k[:2] == (namespace, name)]
+            if version not in (None, "latest"):
+                versions = [k for k in versions if k[2] == version]
+            if not versions:
+                raise _missing(namespace, name, version)
+            return self._memory[max(versions, key=lambda k: semver_key(k[2]))]
+        record = await self._store.get_definition(
+            namespace, name, None if version == "latest" else version
+        )
+        if record is None:
+            raise _missing(namespace, name, version)
+        key = (record.namespace, record.name, record.version)
+        definition = self._parsed.get(key)
+        if definition is None:
+            definition = load(record.document, name=f"{name}.{namespace}:{record.version}")
+            self._parsed[key] = definition
+        return definition
+
+
+def _missing(namespace: str, name: str, version: str | None) -> WorkflowError:
+    return WorkflowError.configuration(
+        f"workflow {namespace}/{name}:{version or 'latest'} is not deployed"
+    )
