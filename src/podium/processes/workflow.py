@@ -67,7 +67,8 @@ async def execute_workflow(process: m.WorkflowProcess, awaited: bool, run: TaskR
             raise WorkflowError.runtime(f"subflow instance {record.id} vanished", run.reference)
         if current.status in ("completed", "faulted", "cancelled"):
             problem = WorkflowError.from_dict(current.error) if current.error else None
-            return _outcome(executions.Execution(current.id, current.status, current.output, problem), run)
+            ended = executions.Execution(current.id, current.status, current.output, problem)
+            return _outcome(ended, run)
         await asyncio.sleep(POLL_SECONDS)
 
 
