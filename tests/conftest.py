@@ -5,6 +5,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support.fake_services import FakeServices
+from tests.support.postgres import PostgresServer, postgres_server
 
 
 @pytest.fixture(scope="session")
@@ -15,3 +16,11 @@ def fake_services() -> Iterator[FakeServices]:
     """
     with FakeServices() as services:
         yield services
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL server (the local one, else an embedded one); tests create their
+    databases on it with ``postgres.create_database()``, dropped after the session."""
+    with postgres_server() as server:
+        yield server

@@ -8,23 +8,12 @@ is one, by memory otherwise.
 from __future__ import annotations
 
 import json
-import re
 from datetime import UTC, datetime
 
+from podium import semver
 from podium.dsl import Definition, load
 from podium.engine.errors import WorkflowError
 from podium.store.base import DefinitionRecord, Store
-
-_SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?")
-
-
-def semver_key(version: str) -> tuple[int, int, int, int, str]:
-    """Order versions as semantic versions (a pre-release sorts before its release)."""
-    match = _SEMVER.match(version)
-    if match is None:
-        return (-1, -1, -1, -1, version)
-    major, minor, patch, pre = match.groups()
-    return (int(major), int(minor), int(patch), 0 if pre else 1, pre or "")
 
 
 class Registry:
@@ -68,7 +57,7 @@ class Registry:
                 versions = [k for k in versions if k[2] == version]
             if not versions:
                 raise _missing(namespace, name, version)
-            return self._memory[max(versions, key=lambda k: semver_key(k[2]))]
+            return self._memory[max(versions, key=lambda k: semver.key(k[2]))]
         record = await self._store.get_definition(
             namespace, name, None if version == "latest" else version
         )

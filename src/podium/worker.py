@@ -25,6 +25,7 @@ from podium.store.base import (
     RUNNING,
     SUSPEND,
     InstanceRecord,
+    LeaseLost,
 )
 
 if TYPE_CHECKING:
@@ -127,6 +128,7 @@ async def run_durable(runtime: Runtime, instance: Instance, record: InstanceReco
             execution = await execute(instance, resumed=instance.journal.replaying)
         except asyncio.CancelledError:
             if held.releasing:
+                # Left for another worker (shutdown, or the lease is already gone).
                 await _shielded(store.release(runtime.worker_id, record.id))
                 raise
             await _shielded(store.release(
@@ -135,16 +137,21 @@ async def run_durable(runtime: Runtime, instance: Instance, record: InstanceReco
             ))
             raise
         ended = execution.status in ("completed", "faulted")
-        await store.release(
-            runtime.worker_id,
-            record.id,
-            status=execution.status,
-            output=execution.output,
-            error=execution.error.to_dict() if execution.error else None,
-            ended_at=datetime.now(UTC) if ended else None,
-            wake_at=execution.wake_at,
-            request=None,
-        )
+        try:
+            await store.release(
+                runtime.worker_id,
+                record.id,
+                status=execution.status,
+                output=execution.output,
+                error=execution.error.to_dict() if execution.error else None,
+                ended_at=datetime.now(UTC) if ended else None,
+                wake_at=execution.wake_at,
+                request=None,
+            )
+        except LeaseLost:
+            # Another worker took the instance (our lease ran out): its replay
+            # decides the outcome, from the same journal.
+            log.warning("lease of %s was lost before its end was recorded", record.id)
         return execution
     finally:
         keeper(runtime).drop(record.id)

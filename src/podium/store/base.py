@@ -35,6 +35,11 @@ class DefinitionConflict(StoreError):
     """A definition with the same namespace/name/version but other content exists."""
 
 
+class LeaseLost(StoreError):
+    """``release`` by a worker that no longer owns the instance (another worker took it
+    after the lease expired); nothing was changed."""
+
+
 @dataclass(frozen=True)
 class DefinitionRecord:
     """A deployed workflow definition, pinned by namespace/name/version."""

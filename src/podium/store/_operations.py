@@ -1,0 +1,303 @@
+"""Every store operation, as plain SQL over a ``Tx``; written once for both databases.
+
+Parameters arrive encoded (see ``_rows``). Times that decide leases and timers are
+taken by the caller from this machine's clock: workers sharing a PostgreSQL
+database need synchronized clocks (NTP), as leases are seconds long.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from podium import semver
+from podium.store import _rows
+from podium.store._batch import Row, Tx
+from podium.store.base import (
+    CANCEL,
+    CANCELLED,
+    ENDED,
+    PENDING,
+    RESUME,
+    RUNNING,
+    SUSPEND,
+    SUSPENDED,
+    WAITING,
+    DefinitionConflict,
+    DefinitionRecord,
+    InstanceRecord,
+    JournalEntry,
+    LeaseLost,
+    StoreError,
+)
+from podium.store.schema import DEFINITIONS, INSTANCES, JOURNAL
+
+
+def _marks(count: int) -> str:
+    return ", ".join("?" * count)
+
+
+def _literals(values: Sequence[str]) -> str:
+    # Only for our own status constants, never for caller data.
+    return ", ".join(f"'{value}'" for value in values)
+
+
+_INSTANCE_COLUMNS = ", ".join(INSTANCES.names)
+_DEFINITION_COLUMNS = ", ".join(DEFINITIONS.names)
+_JOURNAL_COLUMNS = ", ".join(JOURNAL.names)
+_ENDED = _literals(ENDED)
+
+# Ids per IN (...) list: far below SQLite's and PostgreSQL's parameter limits.
+_CHUNK = 500
+
+
+# definitions ----------------------------------------------------------------------------
+
+
+async def put_definition(tx: Tx, params: Sequence[Any], document: Any) -> bool:
+    inserted = await tx.fetch(
+        f"INSERT INTO podium_definitions ({_DEFINITION_COLUMNS})"
+        f" VALUES ({_marks(len(params))}) ON CONFLICT DO NOTHING RETURNING version",
+        params,
+    )
+    if inserted:
+        return True
+    rows = await tx.fetch(
+        "SELECT document FROM podium_definitions WHERE namespace = ? AND name = ? AND version = ?",
+        params[:3],
+    )
+    if rows and tx.dialect.decode_json(rows[0][0]) == document:
+        return False
+    namespace, name, version = params[:3]
+    raise DefinitionConflict(
+        f"definition {namespace}/{name}:{version} is already deployed with another document"
+    )
+
+
+async def get_definition(
+    tx: Tx, namespace: str, name: str, version: str | None
+) -> DefinitionRecord | None:
+    if version is None or version == "latest":
+        versions = await tx.fetch(
+            "SELECT version FROM podium_definitions WHERE namespace = ? AND name = ?",
+            (namespace, name),
+        )
+        # Semantic-version order is awkward in SQL (and differs per dialect).
+        version = semver.latest(row[0] for row in versions)
+        if version is None:
+            return None
+    rows = await tx.fetch(
+        f"SELECT {_DEFINITION_COLUMNS} FROM podium_definitions"
+        " WHERE namespace = ? AND name = ? AND version = ?",
+        (namespace, name, version),
+    )
+    return _rows.definition_from(tx.dialect, rows[0]) if rows else None
+
+
+async def list_definitions(tx: Tx) -> list[DefinitionRecord]:
+    rows = await tx.fetch(f"SELECT {_DEFINITION_COLUMNS} FROM podium_definitions")
+    records = [_rows.definition_from(tx.dialect, row) for row in rows]
+    return sorted(records, key=lambda r: (r.namespace, r.name, semver.key(r.version)))
+
+
+# instances ------------------------------------------------------------------------------
+
+
+async def create_instance(
+    tx: Tx, params: Sequence[Any], record: InstanceRecord
+) -> tuple[InstanceRecord, bool]:
+    inserted = await tx.fetch(
+        f"INSERT INTO podium_instances ({_INSTANCE_COLUMNS})"
+        f" VALUES ({_marks(len(params))}) ON CONFLICT DO NOTHING RETURNING id",
+        params,
+    )
+    if inserted:
+        return record, True
+    column, value = ("key", record.key) if record.key is not None else ("id", record.id)
+    rows = await tx.fetch(
+        f"SELECT {_INSTANCE_COLUMNS} FROM podium_instances WHERE {column} = ?", (value,)
+    )
+    if not rows:  # the conflicting row was the other unique column
+        raise StoreError(f"instance {record.id!r} already exists with another key")
+    return _rows.instance_from(tx.dialect, rows[0]), False
+
+
+async def get_instance(tx: Tx, instance_id: str) -> InstanceRecord | None:
+    rows = await tx.fetch(
+        f"SELECT {_INSTANCE_COLUMNS} FROM podium_instances WHERE id = ?", (instance_id,)
+    )
+    return _rows.instance_from(tx.dialect, rows[0]) if rows else None
+
+
+async def list_instances(tx: Tx, status: str | None, limit: int) -> list[InstanceRecord]:
+    where, params = ("WHERE status = ?", [status]) if status is not None else ("", [])
+    rows = await tx.fetch(
+        f"SELECT {_INSTANCE_COLUMNS} FROM podium_instances {where}"
+        " ORDER BY created_at DESC, id DESC LIMIT ?",
+        [*params, limit],
+    )
+    return [_rows.instance_from(tx.dialect, row) for row in rows]
+
+
+def _assignments(changes: Mapping[str, Any]) -> str:
+    return ", ".join(f"{name} = ?" for name in changes)
+
+
+async def update_instance(tx: Tx, instance_id: str, changes: Mapping[str, Any]) -> None:
+    await tx.send(
+        f"UPDATE podium_instances SET {_assignments(changes)} WHERE id = ?",
+        [*changes.values(), instance_id],
+        or_fail=StoreError(f"no instance {instance_id!r}"),
+    )
+
+
+# journal --------------------------------------------------------------------------------
+
+
+async def append_rows(tx: Tx, rows: list[Row]) -> None:
+    """Insert journal rows (all columns but ``seq``), numbering each instance's
+    entries after its last one, in the order given."""
+    ids = list(dict.fromkeys(row[0] for row in rows))
+    last: dict[str, int] = {}
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        found = await tx.fetch(
+            "SELECT instance_id, MAX(seq) FROM podium_journal"
+            f" WHERE instance_id IN ({_marks(len(chunk))}) GROUP BY instance_id",
+            chunk,
+        )
+        last.update((instance_id, int(seq)) for instance_id, seq in found)
+    numbered = []
+    for instance_id, *rest in rows:
+        seq = last[instance_id] = last.get(instance_id, 0) + 1
+        numbered.append((instance_id, seq, *rest))
+    await tx.send_many(
+        f"INSERT INTO podium_journal ({_JOURNAL_COLUMNS}) VALUES ({_marks(len(JOURNAL.names))})",
+        numbered,
+    )
+
+
+async def read_journal(tx: Tx, instance_id: str) -> list[JournalEntry]:
+    rows = await tx.fetch(
+        f"SELECT {_JOURNAL_COLUMNS} FROM podium_journal WHERE instance_id = ? ORDER BY seq",
+        (instance_id,),
+    )
+    return [_rows.journal_from(tx.dialect, row) for row in rows]
+
+
+# leases and control ---------------------------------------------------------------------
+
+# Claimable: not suspended, not ended, and nobody is running it. Unowned waiting
+# instances wait for a timer (wake_at) or an event (wake_at NULL: not claimable).
+_CLAIMABLE = f"""status IN ({_literals((PENDING, RUNNING, WAITING))}) AND (
+    (owner IS NULL AND (status <> '{WAITING}' OR wake_at <= ?))
+    OR (owner IS NOT NULL AND (lease_expires_at IS NULL OR lease_expires_at <= ?
+        OR owner = ?{{dead}}))
+  )"""
+
+
+async def claim(
+    tx: Tx, worker: str, limit: int, now: Any, lease_until: Any, dead_owners: Sequence[str]
+) -> list[InstanceRecord]:
+    dead = f" OR owner IN ({_marks(len(dead_owners))})" if dead_owners else ""
+    rows = await tx.fetch(
+        "UPDATE podium_instances SET owner = ?, lease_expires_at = ?, updated_at = ?"
+        " WHERE id IN (SELECT id FROM podium_instances"
+        f" WHERE {_CLAIMABLE.format(dead=dead)}"
+        f" ORDER BY created_at, id LIMIT ?{tx.dialect.skip_locked})"
+        f" RETURNING {_INSTANCE_COLUMNS}",
+        [worker, lease_until, now, now, now, worker, *dead_owners, limit],
+    )
+    records = [_rows.instance_from(tx.dialect, row) for row in rows]
+    return sorted(records, key=lambda r: (r.created_at, r.id))  # RETURNING has no order
+
+
+async def renew(tx: Tx, worker: str, lease_until: Any) -> list[InstanceRecord]:
+    rows = await tx.fetch(
+        "UPDATE podium_instances SET lease_expires_at = ? WHERE owner = ?"
+        f" RETURNING {_INSTANCE_COLUMNS}",
+        (lease_until, worker),
+    )
+    records = [_rows.instance_from(tx.dialect, row) for row in rows]
+    return sorted(records, key=lambda r: (r.created_at, r.id))
+
+
+async def release(tx: Tx, worker: str, instance_id: str, changes: Mapping[str, Any]) -> None:
+    await tx.send(
+        f"UPDATE podium_instances SET {_assignments(changes)} WHERE id = ? AND owner = ?",
+        [*changes.values(), instance_id, worker],
+        or_fail=LeaseLost(f"instance {instance_id!r} is not held by worker {worker!r}"),
+    )
+
+
+async def owners(tx: Tx) -> list[str]:
+    rows = await tx.fetch(
+        "SELECT DISTINCT owner FROM podium_instances WHERE owner IS NOT NULL ORDER BY owner"
+    )
+    return [row[0] for row in rows]
+
+
+def _control(record: InstanceRecord, command: str, now: datetime) -> dict[str, Any]:
+    """What ``command`` changes on ``record`` (the rules of ``Store.request``)."""
+    if record.status in ENDED:
+        return {}
+    if command == RESUME and record.status == SUSPENDED:
+        return {"status": PENDING, "owner": None, "lease_expires_at": None, "request": None}
+    unattended = (
+        record.owner is None or record.lease_expires_at is None or record.lease_expires_at <= now
+    )
+    if unattended and command == CANCEL:
+        return {
+            "status": CANCELLED,
+            "ended_at": now,
+            "error": None,
+            "owner": None,
+            "lease_expires_at": None,
+            "request": None,
+        }
+    if unattended and command == SUSPEND:
+        # Nobody would act on a request: a waiting instance might sleep for hours.
+        if record.status == SUSPENDED:
+            return {}
+        return {"status": SUSPENDED, "owner": None, "lease_expires_at": None, "request": None}
+    return {"request": command}
+
+
+async def request(tx: Tx, instance_id: str, command: str) -> InstanceRecord | None:
+    rows = await tx.fetch(
+        f"SELECT {_INSTANCE_COLUMNS} FROM podium_instances WHERE id = ?{tx.dialect.row_lock}",
+        (instance_id,),
+    )
+    if not rows:
+        return None
+    record = _rows.instance_from(tx.dialect, rows[0])
+    now = datetime.now(UTC)
+    changes = _control(record, command, now)
+    if not changes:
+        return record
+    changes["updated_at"] = now
+    encoded = _rows.instance_changes(tx.dialect, changes)
+    await tx.send(
+        f"UPDATE podium_instances SET {_assignments(encoded)} WHERE id = ?",
+        [*encoded.values(), instance_id],
+    )
+    for name, value in changes.items():
+        setattr(record, name, value)
+    return record
+
+
+async def purge(tx: Tx, ended_before: Any) -> int:
+    # Instances first, then the journals of exactly those: deleting journals by the
+    # same condition first could miss an instance that ends in between.
+    gone = await tx.fetch(
+        f"DELETE FROM podium_instances WHERE status IN ({_ENDED}) AND ended_at < ? RETURNING id",
+        (ended_before,),
+    )
+    ids = [row[0] for row in gone]
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        await tx.send(
+            f"DELETE FROM podium_journal WHERE instance_id IN ({_marks(len(chunk))})", chunk
+        )
+    return len(ids)

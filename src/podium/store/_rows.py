@@ -1,0 +1,94 @@
+"""Records to SQL parameters and rows back to records, by the column kinds in ``schema``.
+
+Encoding happens in the caller, before a write is queued, so a bad value (a naive
+datetime, something that is not JSON) raises from the call that passed it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from podium.store._dialect import Dialect, dump_json
+from podium.store.base import DefinitionRecord, InstanceRecord, JournalEntry
+from podium.store.schema import DEFINITIONS, INSTANCES, JOURNAL, Table
+
+Row = Sequence[Any]
+
+# update_instance/release may set any instance column except its identity.
+INSTANCE_FIELDS = frozenset(INSTANCES.names) - {"id"}
+
+
+def encode(dialect: Dialect, kind: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if kind == "json":
+        return dialect.encode_json(dump_json(value))
+    if kind == "time":
+        return dialect.encode_time(value)
+    return value
+
+
+def decode(dialect: Dialect, kind: str, raw: Any) -> Any:
+    if raw is None:
+        return None
+    if kind == "json":
+        return dialect.decode_json(raw)
+    if kind == "time":
+        return dialect.decode_time(raw)
+    return raw
+
+
+def _encode_row(dialect: Dialect, table: Table, values: Iterable[Any]) -> list[Any]:
+    return [encode(dialect, c.kind, v) for c, v in zip(table.columns, values, strict=True)]
+
+
+def _decode_row(dialect: Dialect, table: Table, row: Row) -> list[Any]:
+    return [decode(dialect, c.kind, raw) for c, raw in zip(table.columns, row, strict=True)]
+
+
+def normalized_json(value: Any) -> Any:
+    """``value`` as it reads back from the store (tuples become lists, ...)."""
+    return json.loads(dump_json(value))
+
+
+def definition_params(dialect: Dialect, record: DefinitionRecord) -> list[Any]:
+    return _encode_row(dialect, DEFINITIONS, [getattr(record, n) for n in DEFINITIONS.names])
+
+
+def definition_from(dialect: Dialect, row: Row) -> DefinitionRecord:
+    return DefinitionRecord(*_decode_row(dialect, DEFINITIONS, row))
+
+
+def instance_params(dialect: Dialect, record: InstanceRecord) -> list[Any]:
+    values = [getattr(record, name) for name in INSTANCES.names]
+    return _encode_row(dialect, INSTANCES, values)
+
+
+def instance_from(dialect: Dialect, row: Row) -> InstanceRecord:
+    return InstanceRecord(*_decode_row(dialect, INSTANCES, row))
+
+
+def instance_changes(dialect: Dialect, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Validated, encoded column values for an UPDATE."""
+    unknown = sorted(set(changes) - INSTANCE_FIELDS)
+    if unknown:
+        raise TypeError(f"not settable instance fields: {', '.join(unknown)}")
+    kinds = INSTANCES.kinds
+    return {name: encode(dialect, kinds[name], value) for name, value in changes.items()}
+
+
+def journal_params(dialect: Dialect, entry: JournalEntry) -> tuple[Any, ...]:
+    """Every journal column but ``seq``, which the store assigns when it writes."""
+    kinds = JOURNAL.kinds
+    return tuple(
+        encode(dialect, kinds[name], getattr(entry, name))
+        for name in JOURNAL.names
+        if name != "seq"
+    )
+
+
+def journal_from(dialect: Dialect, row: Row) -> JournalEntry:
+    values = dict(zip(JOURNAL.names, _decode_row(dialect, JOURNAL, row), strict=True))
+    return JournalEntry(**values)

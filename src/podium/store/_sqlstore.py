@@ -1,0 +1,177 @@
+"""The store methods, once: encode in the caller, then queue a write or run a read.
+
+A backend supplies the dialect and three primitives: ``_submit`` (queue a write for
+the group-committing writer), ``_read`` (run an operation on a read connection)
+and ``open``/``close``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+from podium.store import _operations as ops
+from podium.store import _rows
+from podium.store._batch import Op, Write
+from podium.store._dialect import Dialect
+from podium.store.base import (
+    CANCEL,
+    RESUME,
+    SUSPEND,
+    DefinitionRecord,
+    InstanceRecord,
+    JournalEntry,
+    StoreError,
+)
+from podium.store.migrations import migrate
+
+T = TypeVar("T")
+
+
+def redact(url: str) -> str:
+    """``url`` without its password, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
+
+
+class SQLStore(ABC):
+    """A ``Store`` over SQL; see ``podium.store.base.Store`` for the semantics."""
+
+    dialect: ClassVar[Dialect]
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._state = "new"  # new -> open -> closed
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {redact(self.url)} {self._state}>"
+
+    # backend primitives -----------------------------------------------------------------
+
+    @abstractmethod
+    async def open(self) -> None: ...
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    @abstractmethod
+    def _submit(self, write: Write) -> None:
+        """Queue a write; its future resolves once its batch committed (or failed)."""
+
+    @abstractmethod
+    async def _read(self, op: Op[T]) -> T: ...
+
+    def _check_open(self) -> None:
+        if self._state != "open":
+            raise StoreError(
+                f"store {redact(self.url)} is {'closed' if self._state == 'closed' else 'not open'}"
+            )
+
+    async def _write(self, op: Op[T]) -> T:
+        self._check_open()
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._submit(Write(future, op=op))
+        return await future
+
+    async def _migrate(self) -> list[str]:
+        """Apply migrations through the writer (called by ``open``)."""
+        future: asyncio.Future[list[str]] = asyncio.get_running_loop().create_future()
+        self._submit(Write(future, op=migrate))
+        return await future
+
+    # definitions ------------------------------------------------------------------------
+
+    async def put_definition(self, record: DefinitionRecord) -> bool:
+        params = _rows.definition_params(self.dialect, record)
+        document = _rows.normalized_json(record.document)
+        return await self._write(lambda tx: ops.put_definition(tx, params, document))
+
+    async def get_definition(
+        self, namespace: str, name: str, version: str | None = None
+    ) -> DefinitionRecord | None:
+        self._check_open()
+        return await self._read(lambda tx: ops.get_definition(tx, namespace, name, version))
+
+    async def list_definitions(self) -> list[DefinitionRecord]:
+        self._check_open()
+        return await self._read(ops.list_definitions)
+
+    # instances --------------------------------------------------------------------------
+
+    async def create_instance(self, record: InstanceRecord) -> tuple[InstanceRecord, bool]:
+        params = _rows.instance_params(self.dialect, record)
+        return await self._write(lambda tx: ops.create_instance(tx, params, record))
+
+    async def get_instance(self, instance_id: str) -> InstanceRecord | None:
+        self._check_open()
+        return await self._read(lambda tx: ops.get_instance(tx, instance_id))
+
+    async def list_instances(
+        self, status: str | None = None, limit: int = 100
+    ) -> list[InstanceRecord]:
+        self._check_open()
+        return await self._read(lambda tx: ops.list_instances(tx, status, limit))
+
+    async def update_instance(self, instance_id: str, **changes: Any) -> None:
+        changes.setdefault("updated_at", datetime.now(UTC))
+        encoded = _rows.instance_changes(self.dialect, changes)
+        await self._write(lambda tx: ops.update_instance(tx, instance_id, encoded))
+
+    # journal ----------------------------------------------------------------------------
+
+    async def append(self, entries: Sequence[JournalEntry]) -> None:
+        if not entries:
+            return
+        self._check_open()
+        rows = [_rows.journal_params(self.dialect, entry) for entry in entries]
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._submit(Write(future, journal_rows=rows))
+        await future
+
+    async def read_journal(self, instance_id: str) -> list[JournalEntry]:
+        self._check_open()
+        return await self._read(lambda tx: ops.read_journal(tx, instance_id))
+
+    # leases and control -------------------------------------------------------------------
+
+    async def claim(
+        self, worker: str, limit: int, lease_seconds: float, dead_owners: Sequence[str] = ()
+    ) -> list[InstanceRecord]:
+        if limit <= 0:
+            return []
+        now = datetime.now(UTC)
+        at, until = self._time(now), self._time(now + timedelta(seconds=lease_seconds))
+        dead = list(dead_owners)
+        return await self._write(lambda tx: ops.claim(tx, worker, limit, at, until, dead))
+
+    async def renew(self, worker: str, lease_seconds: float) -> list[InstanceRecord]:
+        until = self._time(datetime.now(UTC) + timedelta(seconds=lease_seconds))
+        return await self._write(lambda tx: ops.renew(tx, worker, until))
+
+    async def release(self, worker: str, instance_id: str, **changes: Any) -> None:
+        released = {"owner": None, "lease_expires_at": None, "updated_at": datetime.now(UTC)}
+        encoded = _rows.instance_changes(self.dialect, released | changes)
+        await self._write(lambda tx: ops.release(tx, worker, instance_id, encoded))
+
+    async def owners(self) -> list[str]:
+        self._check_open()
+        return await self._read(ops.owners)
+
+    async def request(self, instance_id: str, command: str) -> InstanceRecord | None:
+        if command not in (SUSPEND, RESUME, CANCEL):
+            raise ValueError(f"unknown control request {command!r}: suspend, resume or cancel")
+        return await self._write(lambda tx: ops.request(tx, instance_id, command))
+
+    async def purge(self, ended_before: datetime) -> int:
+        before = self._time(ended_before)
+        return await self._write(lambda tx: ops.purge(tx, before))
+
+    def _time(self, value: datetime) -> Any:
+        return self.dialect.encode_time(value)

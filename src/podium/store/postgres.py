@@ -1,0 +1,239 @@
+"""The scale-out store: PostgreSQL through psycopg 3 (async) and a connection pool.
+
+URL: ``postgresql://user:password@host:5432/db`` (or ``postgres://``); anything
+libpq accepts in a URI works (``?host=/socket/dir``, ``sslmode=...``).
+
+One writer coroutine group-commits: it takes every write pending, runs them in one
+transaction in pipeline mode (statements go out without waiting for each reply,
+journal appends as one ``executemany``) and resolves the callers' futures after
+the commit. Reads use other connections of the pool. Workers claim instances with
+``SELECT ... FOR UPDATE SKIP LOCKED``, so concurrent claimers never wait for or
+take each other's rows.
+
+JSON lives in JSONB, which does not keep object key order and refuses ``\\u0000``
+in strings; timestamps in ``timestamptz`` (read back in UTC).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any, ClassVar, TypeVar
+from urllib.parse import urlsplit
+
+import psycopg
+from psycopg import AsyncConnection, AsyncCursor, AsyncPipeline
+from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool
+
+from podium.store import _operations as ops
+from podium.store._batch import MAX_BATCH, Op, Outcome, Row, Tx, Write, run_batch, settle
+from podium.store._dialect import Dialect, utc
+from podium.store._sqlstore import SQLStore, redact
+from podium.store.base import StoreError
+
+T = TypeVar("T")
+
+# Any constant shared by every podium process: "podium" in ASCII.
+_MIGRATION_LOCK_KEY = 0x706F6469756D
+
+
+@lru_cache(maxsize=1024)
+def _placeholders(sql: str) -> str:
+    return sql.replace("?", "%s")
+
+
+def _verbatim(text: Any) -> Any:
+    return text
+
+
+class PostgresDialect(Dialect):
+    name = "postgresql"
+    types: ClassVar[dict[str, str]] = {
+        "text": "TEXT",
+        "integer": "BIGINT",
+        "json": "JSONB",
+        "time": "TIMESTAMPTZ",
+    }
+    row_lock = " FOR UPDATE"
+    skip_locked = " FOR UPDATE SKIP LOCKED"
+    migration_lock = f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK_KEY})"
+
+    def sql(self, text: str) -> str:
+        return _placeholders(text)
+
+    def encode_json(self, text: str) -> Any:
+        # Already serialized (strictly, by the caller): send the text as it is.
+        return Jsonb(text, dumps=_verbatim)
+
+    def decode_json(self, raw: Any) -> Any:
+        return raw  # psycopg parses jsonb itself
+
+    def encode_time(self, value: datetime) -> Any:
+        return utc(value)
+
+    def decode_time(self, raw: Any) -> datetime:
+        value: datetime = raw.astimezone(UTC)
+        return value
+
+
+class PgTx(Tx):
+    """Operations over one psycopg connection, pipelined when ``pipeline`` is given."""
+
+    def __init__(
+        self, connection: AsyncConnection[Any], pipeline: AsyncPipeline | None = None
+    ) -> None:
+        super().__init__(PostgresStore.dialect)
+        self._connection = connection
+        self._pipeline = pipeline
+        self._checks: list[tuple[int, AsyncCursor[Any], StoreError]] = []
+
+    async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        cursor = self._connection.cursor()
+        await cursor.execute(self.dialect.sql(sql), params)
+        return await cursor.fetchall()
+
+    async def send(
+        self, sql: str, params: Sequence[Any] = (), *, or_fail: StoreError | None = None
+    ) -> None:
+        cursor = self._connection.cursor()
+        await cursor.execute(self.dialect.sql(sql), params)
+        if or_fail is not None:
+            # The row count is known only once the pipeline is synced: see flush().
+            self._checks.append((self.operation, cursor, or_fail))
+
+    async def send_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        await self._connection.cursor().executemany(self.dialect.sql(sql), rows)
+
+    async def flush(self) -> None:
+        if self._pipeline is not None:
+            await self._pipeline.sync()
+        for operation, cursor, error in self._checks:
+            if cursor.rowcount == 0:
+                self.failures.setdefault(operation, error)
+        self._checks.clear()
+
+
+def _store_error(error: BaseException) -> BaseException:
+    """The error a caller sees: psycopg's own errors become ``StoreError``."""
+    if isinstance(error, psycopg.Error):
+        mapped = StoreError(f"postgresql: {error}")
+        mapped.__cause__ = error
+        return mapped
+    return error
+
+
+def _isolatable(error: BaseException) -> bool:
+    """Whether retrying a failed batch one write at a time can single out a culprit:
+    not when the server or connection failed (every retry would fail, slowly), but
+    yes for a deadlock or serialization failure (the retries will not collide)."""
+    if isinstance(error, psycopg.Error) and (error.sqlstate or "").startswith("40"):
+        return True  # class 40, transaction rollback: deadlock, serialization failure
+    return not isinstance(error, psycopg.OperationalError | psycopg.InterfaceError)
+
+
+class PostgresStore(SQLStore):
+    dialect = PostgresDialect()
+
+    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+        super().__init__(url)
+        if urlsplit(url).scheme not in ("postgresql", "postgres"):
+            raise StoreError(f"not a PostgreSQL URL: {redact(url)!r}")
+        self._pool_size = pool_size
+        self._pool: AsyncConnectionPool[AsyncConnection[Any]] | None = None
+        self._queue: asyncio.Queue[Write | None] = asyncio.Queue()
+        self._writer: asyncio.Task[None] | None = None
+
+    async def open(self) -> None:
+        """Connect, start the writer and apply migrations."""
+        if self._state != "new":
+            raise StoreError(f"{self!r} cannot be opened again")
+        self._state = "open"
+        try:
+            # A direct connection first: a failing pool only reports a timeout, this
+            # reports why (wrong password, no such database, refused, ...).
+            connection = await AsyncConnection.connect(self.url, connect_timeout=10)
+            await connection.close()
+            self._pool = AsyncConnectionPool(
+                self.url,
+                min_size=1,
+                max_size=self._pool_size,
+                kwargs={"autocommit": True},
+                # A connection the server dropped (restart, idle timeout) is replaced
+                # before use instead of failing a whole batch.
+                check=AsyncConnectionPool.check_connection,
+                open=False,
+                name="podium",
+            )
+            await self._pool.open(wait=True, timeout=30)
+            self._writer = asyncio.create_task(self._write_loop(), name="podium-postgres-writer")
+            await self._migrate()
+        except BaseException as exc:
+            await self.close()
+            if isinstance(exc, psycopg.Error):
+                raise StoreError(f"cannot open {redact(self.url)}: {exc}") from exc
+            raise
+
+    async def close(self) -> None:
+        """Finish queued writes, stop the writer and close the pool."""
+        if self._state == "closed":
+            return
+        self._state = "closed"
+        if self._writer is not None:
+            self._queue.put_nowait(None)
+            await self._writer
+        if self._pool is not None:
+            await self._pool.close()
+
+    # reads ------------------------------------------------------------------------------
+
+    async def _read(self, op: Op[T]) -> T:
+        assert self._pool is not None
+        try:
+            async with self._pool.connection() as connection:
+                return await op(PgTx(connection))
+        except psycopg.Error as exc:
+            raise StoreError(f"postgresql: {exc}") from exc
+
+    # writes -----------------------------------------------------------------------------
+
+    def _submit(self, write: Write) -> None:
+        self._queue.put_nowait(write)
+
+    async def _write_loop(self) -> None:
+        stop = False
+        while not stop:
+            first = await self._queue.get()
+            if first is None:
+                break
+            batch = [first]
+            while len(batch) < MAX_BATCH and not self._queue.empty():
+                write = self._queue.get_nowait()
+                if write is None:
+                    stop = True  # finish this batch, then stop
+                    break
+                batch.append(write)
+            try:
+                outcomes = await self._commit(batch)
+            except BaseException:  # cancelled with the event loop: nobody will settle these
+                for write in batch:
+                    write.future.cancel()
+                raise
+            for write, outcome in zip(batch, outcomes, strict=True):
+                settle(write.future, outcome)
+
+    async def _commit(self, batch: list[Write]) -> list[Outcome]:
+        assert self._pool is not None
+        try:
+            async with (
+                self._pool.connection() as connection,
+                connection.pipeline() as pipeline,
+                connection.transaction(),
+            ):
+                return await run_batch(PgTx(connection, pipeline), batch, ops.append_rows)
+        except Exception as exc:
+            if len(batch) > 1 and _isolatable(exc):
+                return [(await self._commit([write]))[0] for write in batch]
+            return [(None, _store_error(exc)) for _ in batch]
