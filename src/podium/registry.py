@@ -21,9 +21,13 @@ class Registry:
         self._store = store
         self._memory: dict[tuple[str, str, str], Definition] = {}
         self._parsed: dict[tuple[str, str, str], Definition] = {}
+        self._deployed: dict[tuple[str, str, str], DefinitionRecord] = {}
 
     async def deploy(self, definition: Definition) -> DefinitionRecord:
         key = (definition.namespace, definition.name, definition.version)
+        known = self._deployed.get(key)
+        if known is not None and known.document == definition.raw:
+            return known  # already stored by this process: no write per start
         record = DefinitionRecord(
             namespace=definition.namespace,
             name=definition.name,
@@ -43,6 +47,7 @@ class Registry:
         else:
             await self._store.put_definition(record)
         self._parsed[key] = definition
+        self._deployed[key] = record
         return record
 
     async def get(self, namespace: str, name: str, version: str | None = None) -> Definition:

@@ -129,7 +129,7 @@ class Runtime:
             return Handle.finished(record)
         from podium.worker import run_durable  # the worker module builds on this one
 
-        instance = await self.resume_instance(record, definition)
+        instance = await self.resume_instance(record, definition, fresh=True)
         return Handle(instance, asyncio.ensure_future(run_durable(self, instance, record)))
 
     # the store ----------------------------------------------------------------------------
@@ -175,13 +175,14 @@ class Runtime:
         return await store.create_instance(record)
 
     async def resume_instance(
-        self, record: InstanceRecord, definition: Definition | None = None
+        self, record: InstanceRecord, definition: Definition | None = None, fresh: bool = False
     ) -> Instance:
-        """An in-memory instance for a recorded one, its journal loaded for replay."""
+        """An in-memory instance for a recorded one, its journal loaded for replay
+        (a ``fresh`` instance, just created, has none to read)."""
         store = self._store()
         if definition is None:
             definition = await self.registry.get(record.namespace, record.name, record.version)
-        entries = await store.read_journal(record.id)
+        entries = [] if fresh else await store.read_journal(record.id)
         instance = self.instance(definition, record.input, record.id)
         instance.started_at = record.started_at or instance.started_at
         instance.journal = Journal(record.id, store, self.worker_id, entries)

@@ -57,7 +57,7 @@ async def execute_workflow(process: m.WorkflowProcess, awaited: bool, run: TaskR
     if not awaited:
         return run.input
     if created:
-        child = await runtime.resume_instance(record, definition)
+        child = await runtime.resume_instance(record, definition, fresh=True)
         return _outcome(await run_durable(runtime, child, record), run)
     # The child exists: this parent is replaying. Wait for whoever runs it.
     store = runtime._store()
