@@ -1,0 +1,114 @@
+"""Turning command-line text into values: input documents, workflow files or
+names, durations, and the shared ``--store`` option."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from podium import Definition, InvalidWorkflowError, load
+from podium.cli._output import invalid, usage_error
+from podium.dsl.durations import iso_seconds
+
+StoreOption = Annotated[
+    str | None,
+    typer.Option(
+        "--store", envvar="PODIUM_STORE", metavar="URL", show_default="sqlite:///./podium.db",
+        help="sqlite:///path/podium.db or postgresql://user@host:5432/db.",
+    ),
+]
+
+InputOption = Annotated[
+    str | None,
+    typer.Option(
+        "--input", "-i", metavar="JSON|@FILE",
+        help="Workflow input: inline JSON, or @path/to/input.json.",
+    ),
+]
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def load_file(path: Path) -> Definition:
+    """The definition in ``path``; an invalid one prints its problems and exits 2."""
+    try:
+        return load(path)
+    except InvalidWorkflowError as exc:
+        invalid(exc.problems)
+
+
+def parse_input(value: str | None) -> Any:
+    """The workflow input from ``--input``: inline JSON, or ``@path`` to a JSON file."""
+    if value is None:
+        return None
+    where = "--input"
+    text = value
+    if value.startswith("@"):
+        path = Path(value[1:])
+        where = f"--input file {path}"
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            usage_error(f"cannot read {where}: {exc.strerror or exc}")
+        except UnicodeDecodeError as exc:
+            usage_error(f"cannot read {where}: not UTF-8 text ({exc.reason})")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        usage_error(
+            f"{where} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+        )
+
+
+@dataclass(frozen=True)
+class WorkflowName:
+    """A deployed workflow named ``namespace/name[:version]``."""
+
+    namespace: str
+    name: str
+    version: str | None  # None: the highest deployed version
+
+
+_LABEL = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"  # the DSL's name pattern
+_WORKFLOW_NAME = re.compile(
+    rf"^(?P<namespace>{_LABEL})/(?P<name>{_LABEL})(?::(?P<version>[0-9A-Za-z.+-]+))?$"
+)
+
+
+def workflow_target(text: str) -> Path | WorkflowName:
+    """A file path, or a deployed name when no such file exists and the text has
+    the shape ``namespace/name[:version]`` (a file name has a dot; a name cannot)."""
+    path = Path(text)
+    match = _WORKFLOW_NAME.match(text)
+    if match is None or path.exists():
+        return path
+    version = match["version"]
+    return WorkflowName(match["namespace"], match["name"],
+                        None if version in (None, "latest") else version)
+
+
+_SHORTHAND = re.compile(r"(\d+(?:\.\d+)?)([wdhms])")
+_UNIT_SECONDS = {"w": 604800.0, "d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0}
+
+
+def parse_duration(text: str, option: str) -> timedelta:
+    """ISO 8601 (``P30D``, ``PT1H30M``) or shorthand (``30d``, ``12h``, ``1h30m``)."""
+    value = text.strip()
+    if value.startswith("P"):
+        try:
+            return timedelta(seconds=iso_seconds(value))
+        except ValueError:
+            pass
+    elif _SHORTHAND.sub("", value) == "" and value:
+        return timedelta(seconds=sum(
+            float(amount) * _UNIT_SECONDS[unit] for amount, unit in _SHORTHAND.findall(value)
+        ))
+    usage_error(
+        f"{option} {text!r} is not a duration: use ISO 8601 (P30D, PT1H) or 30d, 12h, 15m, 10s"
+    )

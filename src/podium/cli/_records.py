@@ -1,0 +1,63 @@
+"""The JSON shapes the commands print (``--json``): camelCase keys, ISO 8601
+times in UTC. Other tools read these; add keys, never rename them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from podium.store import DefinitionRecord, InstanceRecord, JournalEntry
+
+
+def iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def workflow_ref(namespace: str, name: str, version: str) -> str:
+    return f"{namespace}/{name}:{version}"
+
+
+def instance_json(record: InstanceRecord) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "key": record.key,
+        "status": record.status,
+        "workflow": {
+            "namespace": record.namespace, "name": record.name, "version": record.version
+        },
+        "input": record.input,
+        "output": record.output,
+        "error": record.error,
+        "createdAt": iso(record.created_at),
+        "startedAt": iso(record.started_at),
+        "updatedAt": iso(record.updated_at),
+        "endedAt": iso(record.ended_at),
+        "owner": record.owner,
+        "leaseExpiresAt": iso(record.lease_expires_at),
+        "wakeAt": iso(record.wake_at),
+        "request": record.request,
+        "parentId": record.parent_id,
+        "parentPosition": record.parent_position,
+    }
+
+
+def entry_json(entry: JournalEntry) -> dict[str, Any]:
+    return {
+        "seq": entry.seq,
+        "at": iso(entry.at),
+        "position": entry.position,
+        "kind": entry.kind,
+        "data": entry.data,
+        "worker": entry.worker,
+    }
+
+
+def definition_json(record: DefinitionRecord) -> dict[str, Any]:
+    return {
+        "namespace": record.namespace,
+        "name": record.name,
+        "version": record.version,
+        "createdAt": iso(record.created_at),
+    }

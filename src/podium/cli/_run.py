@@ -1,0 +1,170 @@
+"""``podium run`` and ``podium validate``.
+
+``run`` keeps one contract whether it runs in memory (no store) or on a store
+(``--store`` or ``PODIUM_STORE``), where the instance is recorded and every task
+journaled, so that a run killed mid-way is finished by ``podium worker``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.text import Text
+
+from podium import Definition, Execution, Runtime, validate
+from podium.cli._arguments import InputOption, load_file, parse_input
+from podium.cli._output import (
+    EXIT_FAILED,
+    EXIT_HANDED_OFF,
+    EXIT_INTERRUPTED,
+    EXIT_INVALID,
+    problem_line,
+    stderr,
+    stdout,
+    usage_error,
+)
+from podium.cli._progress import Progress
+from podium.cli._session import opened_runtime, run_async
+from podium.cli._signals import stop_on_signals
+from podium.engine.lifecycle import Listener
+from podium.store import DefinitionConflict, store_url
+from podium.worker import keeper
+
+RunStoreOption = Annotated[
+    str | None,
+    typer.Option(
+        "--store", envvar="PODIUM_STORE", metavar="URL", show_default="in memory",
+        help="Record the instance and journal every task in this store, so that "
+             "`podium worker` can finish an interrupted run.",
+    ),
+]
+
+
+@dataclass(frozen=True)
+class _Interrupted:
+    instance_id: str
+
+
+async def _in_memory(definition: Definition, data: Any, listeners: list[Listener]) -> Execution:
+    async with Runtime(listeners=listeners) as runtime:
+        return await runtime.execute(definition, data)
+
+
+async def _recorded(
+    url: str, definition: Definition, data: Any, listeners: list[Listener]
+) -> Execution | _Interrupted:
+    async with opened_runtime(url, listeners=listeners) as runtime:
+        try:
+            handle = await runtime.start(definition, data)
+        except DefinitionConflict as exc:
+            usage_error(f"{exc}; change document.version to run the edited document")
+        async with stop_on_signals() as stop:
+            result = asyncio.ensure_future(handle.result())
+            stopped = asyncio.ensure_future(stop.wait())
+            await asyncio.wait((result, stopped), return_when=asyncio.FIRST_COMPLETED)
+            stopped.cancel()
+            if result.done():
+                return result.result()
+            # Leave the instance (unowned, still running) for `podium worker`.
+            keeper(runtime).release_all()
+            await result
+            return _Interrupted(handle.id)
+
+
+def run(
+    workflow_file: Annotated[
+        Path, typer.Argument(metavar="WORKFLOW_FILE", help="Workflow definition (YAML or JSON).")
+    ],
+    input_json: InputOption = None,
+    store: RunStoreOption = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show tasks as they start and finish (stderr).")
+    ] = False,
+) -> None:
+    """Run a workflow to its end.
+
+    Completed: the output as one JSON document on stdout, exit 0.
+    Faulted: the error as RFC 7807 JSON on the last line of stderr, exit 1.
+    Invalid document or input: file:line:col: /pointer: message on stderr, exit 2.
+    With a store, a run suspended from elsewhere exits 3 (a worker finishes it).
+    """
+    definition = load_file(workflow_file)
+    data = parse_input(input_json)
+    listeners: list[Listener] = [Progress(stderr())] if verbose else []
+    if store is None:
+        try:
+            outcome: Execution | _Interrupted = asyncio.run(
+                _in_memory(definition, data, listeners)
+            )
+        except KeyboardInterrupt:
+            stderr().print(Text("interrupted", style="yellow"))
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+    else:
+        url = store_url(store)
+        outcome = run_async(_recorded(url, definition, data, listeners), url)
+    _report(outcome)
+
+
+def _report(outcome: Execution | _Interrupted) -> None:
+    console = stderr()
+    if isinstance(outcome, _Interrupted):
+        console.print(Text.assemble(
+            ("interrupted", "yellow"),
+            f": instance {outcome.instance_id} is left for `podium worker` to finish",
+        ))
+        raise typer.Exit(EXIT_INTERRUPTED)
+    if outcome.status == "completed":
+        sys.stdout.write(json.dumps(outcome.output, indent=2, ensure_ascii=False) + "\n")
+        return
+    if outcome.error is not None:
+        problem = outcome.error.to_dict()
+        summary = problem.get("title") or problem["type"]
+        detail = f": {problem['detail']}" if problem.get("detail") else ""
+        console.print(Text.assemble(
+            ("✗ faulted ", "bold red"), f"at {problem.get('instance', '/')}: {summary}{detail}"
+        ))
+        # Written raw, never through Rich: one compact line that tools parse.
+        sys.stderr.write(json.dumps(problem, separators=(",", ":"), ensure_ascii=False) + "\n")
+        sys.stderr.flush()
+        raise typer.Exit(EXIT_FAILED)
+    if outcome.status == "cancelled":
+        console.print(Text.assemble(("■ cancelled", "bold yellow"), f": instance {outcome.id}"))
+        raise typer.Exit(EXIT_FAILED)
+    # Parked out of this process (suspended from elsewhere, or a timer): not ended.
+    until = f" until {outcome.wake_at.isoformat()}" if outcome.wake_at else ""
+    console.print(Text.assemble(
+        (outcome.status, "bold yellow"),
+        f"{until}: instance {outcome.id} is not finished; `podium worker` continues it",
+    ))
+    raise typer.Exit(EXIT_HANDED_OFF)
+
+
+def validate_files(
+    files: Annotated[
+        list[Path], typer.Argument(metavar="FILE", help="Workflow definitions to check.")
+    ],
+) -> None:
+    """Check documents without running them.
+
+    Prints to stdout one "file:line:col: /pointer: message" line per problem
+    (every problem of every file) and "FILE: valid" for each valid file.
+    Exit 0 when all files are valid, 2 otherwise.
+    """
+    console = stdout()
+    failed = False
+    for path in files:
+        problems = validate(path)
+        for problem in problems:
+            console.print(problem_line(problem))
+        if problems:
+            failed = True
+        else:
+            console.print(Text.assemble((str(path), "bold"), ": ", ("valid", "green")))
+    if failed:
+        raise typer.Exit(EXIT_INVALID)

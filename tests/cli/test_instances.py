@@ -1,0 +1,171 @@
+"""``podium instances``: list, get, history, control and purge."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import get_args
+
+import pytest
+
+from podium.cli._instances import Status
+from podium.store import ACTIVE, ENDED
+from tests.cli.support import EXAMPLES, as_json, history, instance, invoke, ok
+
+INSTANCE_KEYS = {
+    "id", "key", "status", "workflow", "input", "output", "error", "createdAt", "startedAt",
+    "updatedAt", "endedAt", "owner", "leaseExpiresAt", "wakeAt", "request", "parentId",
+    "parentPosition",
+}
+
+
+def iso(value: str) -> datetime:
+    assert value.endswith("Z")
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def run(store: str, example: str, data: str) -> str:
+    """Run an example on the store; return the id of its instance (the newest)."""
+    invoke("run", EXAMPLES / example, "--input", data, "--store", store)
+    newest: str = as_json("instances", "list", "--limit", "1", "--store", store)[0]["id"]
+    return newest
+
+
+def start(store: str, key: str | None = None) -> str:
+    keyed = ("--key", key) if key else ()
+    return ok("start", EXAMPLES / "hello.yaml", *keyed, "--store", store).strip()
+
+
+def test_status_choices_are_the_stores() -> None:
+    assert set(get_args(Status)) == {*ACTIVE, *ENDED}
+
+
+def test_get_json(sqlite: str) -> None:
+    completed = run(sqlite, "hello.yaml", '{"name": "Ada"}')
+    record = instance(sqlite, completed)
+    assert record.keys() >= INSTANCE_KEYS
+    assert record["id"] == completed
+    assert record["status"] == "completed"
+    assert record["workflow"] == {"namespace": "examples", "name": "hello", "version": "0.1.0"}
+    assert (record["input"], record["output"], record["error"]) == (
+        {"name": "Ada"}, {"greeting": "Hello, Ada!"}, None
+    )
+    assert iso(record["createdAt"]) <= iso(record["startedAt"]) <= iso(record["endedAt"])
+    assert record["owner"] is None and record["wakeAt"] is None and record["parentId"] is None
+
+    faulted = instance(sqlite, run(sqlite, "fault.yaml", '{"amount": -1}'))
+    assert faulted["status"] == "faulted"
+    assert faulted["error"]["instance"] == "/do/1/reject"
+
+    pending = instance(sqlite, start(sqlite, key="k"))
+    assert (pending["status"], pending["key"], pending["startedAt"], pending["endedAt"]) == (
+        "pending", "k", None, None
+    )
+
+
+def test_get_table(sqlite: str) -> None:
+    completed = run(sqlite, "hello.yaml", '{"name": "Ada"}')
+    shown = ok("instances", "get", completed, "--store", sqlite)
+    assert completed in shown and "examples/hello:0.1.0" in shown and "completed" in shown
+    assert '"greeting": "Hello, Ada!"' in shown
+
+
+@pytest.mark.parametrize("command", ["get", "history", "cancel", "suspend", "resume"])
+def test_unknown_instance(sqlite: str, command: str) -> None:
+    code, stdout, stderr = invoke("instances", command, "nope", "--store", sqlite)
+    assert (code, stdout) == (1, "")
+    assert "no instance 'nope'" in stderr
+
+
+def test_list(sqlite: str) -> None:
+    completed = run(sqlite, "hello.yaml", "{}")
+    faulted = run(sqlite, "fault.yaml", '{"amount": -1}')
+    pending = start(sqlite)
+    listed = as_json("instances", "list", "--store", sqlite)
+    assert [r["id"] for r in listed] == [pending, faulted, completed]  # newest first
+    assert all(r.keys() >= INSTANCE_KEYS for r in listed)
+    assert [r["id"] for r in as_json("instances", "list", "--status", "faulted",
+                                     "--store", sqlite)] == [faulted]
+    assert len(as_json("instances", "list", "-n", "2", "--store", sqlite)) == 2
+
+    table = ok("instances", "list", "--store", sqlite).splitlines()
+    assert table[0].split() == ["id", "workflow", "status", "created", "ended"]
+    assert table[1].split()[:3] == [pending, "examples/hello:0.1.0", "pending"]
+    assert table[2].split()[:3] == [faulted, "examples/fault:0.1.0", "faulted"]
+
+
+def test_list_refuses_an_unknown_status(sqlite: str) -> None:
+    code, _, stderr = invoke("instances", "list", "--status", "sleeping", "--store", sqlite)
+    assert code == 2
+    assert "sleeping" in stderr
+
+
+def test_history(sqlite: str) -> None:
+    completed = run(sqlite, "orders.yaml", '{"orders": [{"id": "A", "price": 1, "quantity": 1}]}')
+    entries = history(sqlite, completed)
+    assert entries
+    for entry in entries:
+        assert entry.keys() == {"seq", "at", "position", "kind", "data", "worker"}
+        iso(entry["at"])
+    assert [e["seq"] for e in entries] == sorted(e["seq"] for e in entries)
+    done = [e for e in entries if e["kind"] == "task.completed"]
+    assert "/do/0/tally" in {e["position"] for e in done}
+    table = ok("instances", "history", completed, "--store", sqlite).splitlines()
+    assert table[0].split() == ["seq", "time", "position", "kind", "summary"]
+    assert any("task.completed" in line and "/do/0/tally" in line for line in table)
+
+
+def test_history_of_a_pending_instance_is_empty(sqlite: str) -> None:
+    assert history(sqlite, start(sqlite)) == []
+
+
+def test_suspend_resume_cancel(sqlite: str) -> None:
+    pending = start(sqlite)
+    assert ok("instances", "suspend", pending, "--store", sqlite) == "suspended\n"
+    assert ok("instances", "suspend", pending, "--store", sqlite) == "suspended\n"  # no-op
+    assert ok("instances", "resume", pending, "--store", sqlite) == "pending\n"
+    code, stdout, stderr = invoke("instances", "resume", pending, "--store", sqlite)
+    assert (code, stdout) == (0, "pending\n")
+    assert "nothing to resume" in stderr
+    assert ok("instances", "cancel", pending, "--store", sqlite) == "cancelled\n"
+    record = instance(sqlite, pending)
+    assert record["status"] == "cancelled" and record["endedAt"] is not None
+
+
+@pytest.mark.parametrize("command", ["cancel", "suspend", "resume"])
+def test_control_of_an_ended_instance(sqlite: str, command: str) -> None:
+    completed = run(sqlite, "hello.yaml", "{}")
+    code, stdout, stderr = invoke("instances", command, completed, "--store", sqlite)
+    assert (code, stdout) == (1, "")
+    assert "has ended (completed)" in stderr
+    assert instance(sqlite, completed)["status"] == "completed"
+
+
+def test_purge(sqlite: str) -> None:
+    ended = [run(sqlite, "hello.yaml", "{}"), run(sqlite, "fault.yaml", '{"amount": -1}')]
+    pending = start(sqlite)
+    assert ok("instances", "purge", "--older-than", "P1D", "--store", sqlite) == (
+        "purged 0 instances\n"
+    )
+    assert ok("instances", "purge", "--older-than", "0s", "--store", sqlite) == (
+        "purged 2 instances\n"
+    )
+    assert [r["id"] for r in as_json("instances", "list", "--store", sqlite)] == [pending]
+    for gone in ended:
+        assert invoke("instances", "get", gone, "--store", sqlite)[0] == 1
+        assert invoke("instances", "history", gone, "--store", sqlite)[0] == 1
+
+
+@pytest.mark.parametrize("duration", ["P30D", "PT1H", "P1DT2H", "30d", "12h", "15m", "10s",
+                                      "1h30m", "2w"])
+def test_purge_durations(sqlite: str, duration: str) -> None:
+    assert ok("instances", "purge", "--older-than", duration, "--store", sqlite) == (
+        "purged 0 instances\n"
+    )
+
+
+@pytest.mark.parametrize("duration", ["soon", "30", "PT", "P", "-1d", "1x", ""])
+def test_purge_refuses_what_is_not_a_duration(sqlite: str, duration: str) -> None:
+    code, stdout, stderr = invoke("instances", "purge", "--older-than", duration,
+                                  "--store", sqlite)
+    assert (code, stdout) == (2, "")
+    assert "is not a duration" in stderr
