@@ -1,4 +1,4 @@
-"""Measure the interpreter alone, in memory: ``python -m bench [--iterations N] [--json]``.
+"""Measure the interpreter alone, in memory: ``python -m bench memory [--iterations N] [--json]``.
 
 Each workload is loaded once, run once to warm up (and to count its task
 executions from lifecycle events), then run ``--iterations`` times in sequence
@@ -11,7 +11,6 @@ import argparse
 import asyncio
 import json
 import platform
-import sys
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -59,7 +58,7 @@ async def measure(workload: Workload, iterations: int) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench memory", description=__doc__)
     parser.add_argument("--iterations", "-n", type=int, default=1000,
                         help="runs of each workload (default: 1000)")
     parser.add_argument("--workload", "-w", action="append", choices=sorted(WORKLOADS),
@@ -82,6 +81,3 @@ def main(argv: Sequence[str] | None = None) -> None:
                 flush=True,
             )
 
-
-if __name__ == "__main__":
-    main(sys.argv[1:])

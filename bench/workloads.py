@@ -44,3 +44,35 @@ def fork(branches: int = 100) -> Workload:
 
 
 WORKLOADS = {w.name: w for w in (set_chain(10), fork(100))}
+
+
+# Durable workloads (``python -m bench W1|W2|W3``): every step is a `set` that reads
+# the clock (jq `now`), the kind of task whose outcome must be journaled and
+# committed before the next task starts.
+
+
+def durable_steps(length: int = 10) -> Workload:
+    """``length`` trivial durable steps in a row (W1, W2)."""
+    tasks = [{f"step{i}": {"set": {"step": i, "at": "${ now }"}}} for i in range(length)]
+    return Workload(
+        name=f"durable-steps-{length}",
+        description=f"{length} `set` tasks in sequence, each reading the clock (jq `now`)",
+        document={"document": {**HEADER, "name": f"durable-steps-{length}"}, "do": tasks},
+        input={},
+    )
+
+
+def durable_fork(branches: int = 100) -> Workload:
+    """One fork of ``branches`` trivial durable steps, joined (W3)."""
+    fork_branches = [
+        {f"branch{i}": {"set": {"branch": i, "at": "${ now }"}}} for i in range(branches)
+    ]
+    return Workload(
+        name=f"durable-fork-{branches}",
+        description=f"one `fork` of {branches} branches, each a `set` reading the clock",
+        document={
+            "document": {**HEADER, "name": f"durable-fork-{branches}"},
+            "do": [{"fanOut": {"fork": {"compete": False, "branches": fork_branches}}}],
+        },
+        input={},
+    )

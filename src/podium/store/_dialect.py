@@ -11,12 +11,15 @@ import json
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
+# One encoder for every call: ``json.dumps`` with options builds a new one each time.
+_ENCODER = json.JSONEncoder(allow_nan=False, ensure_ascii=False, separators=(",", ":"))
+
 
 def dump_json(value: Any) -> str:
     """Serialize strictly, in the caller: a value that is not JSON fails its own call
     instead of the whole group-committed batch, and NaN/Infinity (which PostgreSQL
     refuses) fail on SQLite too."""
-    return json.dumps(value, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
+    return _ENCODER.encode(value)
 
 
 def utc(value: datetime) -> datetime:

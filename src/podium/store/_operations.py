@@ -155,27 +155,22 @@ async def update_instance(tx: Tx, instance_id: str, changes: Mapping[str, Any]) 
 # journal --------------------------------------------------------------------------------
 
 
+# The columns are instance_id, seq, then the rest; seq is computed in the statement.
+_APPEND = (
+    f"INSERT INTO podium_journal ({_JOURNAL_COLUMNS}) VALUES (?,"
+    " COALESCE((SELECT MAX(seq) FROM podium_journal WHERE instance_id = ?), 0) + 1,"
+    f" {_marks(len(JOURNAL.names) - 2)})"
+)
+
+
 async def append_rows(tx: Tx, rows: list[Row]) -> None:
     """Insert journal rows (all columns but ``seq``), numbering each instance's
     entries after its last one, in the order given."""
-    ids = list(dict.fromkeys(row[0] for row in rows))
-    last: dict[str, int] = {}
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        found = await tx.fetch(
-            "SELECT instance_id, MAX(seq) FROM podium_journal"
-            f" WHERE instance_id IN ({_marks(len(chunk))}) GROUP BY instance_id",
-            chunk,
-        )
-        last.update((instance_id, int(seq)) for instance_id, seq in found)
-    numbered = []
-    for instance_id, *rest in rows:
-        seq = last[instance_id] = last.get(instance_id, 0) + 1
-        numbered.append((instance_id, seq, *rest))
-    await tx.send_many(
-        f"INSERT INTO podium_journal ({_JOURNAL_COLUMNS}) VALUES ({_marks(len(JOURNAL.names))})",
-        numbered,
-    )
+    # Each row takes the next number in the statement itself: the rows before it in
+    # this batch are visible to it, and MAX on the primary key (instance_id, seq)
+    # reads one index entry, however long the journal (a separate
+    # "SELECT ... IN (...) GROUP BY" read every row of every journal in the batch).
+    await tx.send_many(_APPEND, [(row[0], row[0], *row[1:]) for row in rows])
 
 
 async def read_journal(tx: Tx, instance_id: str) -> list[JournalEntry]:

@@ -79,14 +79,13 @@ def instance_changes(dialect: Dialect, changes: Mapping[str, Any]) -> dict[str, 
     return {name: encode(dialect, kinds[name], value) for name, value in changes.items()}
 
 
+# Two journal rows per task execution: worth not rebuilding this list each time.
+_JOURNAL_PARAMS = tuple((c.name, c.kind) for c in JOURNAL.columns if c.name != "seq")
+
+
 def journal_params(dialect: Dialect, entry: JournalEntry) -> tuple[Any, ...]:
     """Every journal column but ``seq``, which the store assigns when it writes."""
-    kinds = JOURNAL.kinds
-    return tuple(
-        encode(dialect, kinds[name], getattr(entry, name))
-        for name in JOURNAL.names
-        if name != "seq"
-    )
+    return tuple([encode(dialect, kind, getattr(entry, name)) for name, kind in _JOURNAL_PARAMS])
 
 
 def journal_from(dialect: Dialect, row: Row) -> JournalEntry:

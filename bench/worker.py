@@ -1,0 +1,75 @@
+"""One benchmark worker process (started by ``python -m bench W2 --workers N``).
+
+``python -m bench.worker --store URL --id NAME [--concurrency C]`` opens the store,
+prints ``ready``, waits for ``go`` on standard input, then claims and runs
+instances like ``podium worker`` until ``stop`` (or the end of standard input).
+Starting up (imports, connecting) is thus not part of the measured time.
+With ``--profile-out FILE`` the working part runs under cProfile and its top
+functions are written to FILE.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import io
+import pstats
+import sys
+from collections.abc import Sequence
+
+from podium import Runtime
+from podium.store import open_store
+from podium.worker import Worker
+
+
+async def _line() -> str:
+    line: str = await asyncio.to_thread(sys.stdin.readline)
+    return line.strip()
+
+
+async def work(url: str, worker_id: str, concurrency: int, profile_out: str | None) -> None:
+    store = open_store(url)
+    await store.open()
+    try:
+        async with Runtime(store=store, worker_id=worker_id) as runtime:
+            worker = Worker(runtime, concurrency=concurrency, poll_seconds=0.05)
+            print("ready", flush=True)
+            if await _line() != "go":
+                return
+            profile = cProfile.Profile() if profile_out else None
+            if profile is not None:
+                profile.enable()
+            stop = asyncio.Event()
+            running = asyncio.ensure_future(worker.run(stop))
+            await _line()  # "stop", or end of input: the parent is gone
+            stop.set()
+            await running
+            if profile is not None and profile_out is not None:
+                profile.disable()
+                _write_profile(profile, profile_out)
+    finally:
+        await store.close()
+
+
+def _write_profile(profile: cProfile.Profile, path: str) -> None:
+    buffer = io.StringIO()
+    stats = pstats.Stats(profile, stream=buffer)
+    stats.sort_stats("tottime").print_stats(40)
+    stats.sort_stats("cumulative").print_stats(60)
+    with open(path, "w") as out:
+        out.write(buffer.getvalue())
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.worker", description=__doc__)
+    parser.add_argument("--store", required=True)
+    parser.add_argument("--id", required=True, help="the worker id (lease owner)")
+    parser.add_argument("--concurrency", type=int, default=250)
+    parser.add_argument("--profile-out", metavar="FILE", help="profile with cProfile into FILE")
+    args = parser.parse_args(argv)
+    asyncio.run(work(args.store, args.id, args.concurrency, args.profile_out))
+
+
+if __name__ == "__main__":
+    main()
