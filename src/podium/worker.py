@@ -22,6 +22,7 @@ from podium.engine.state import Instance
 from podium.store.base import (
     CANCEL,
     CANCELLED,
+    RESUME,
     RUNNING,
     SUSPEND,
     InstanceRecord,
@@ -95,6 +96,13 @@ class LeaseKeeper:
                 elif record.request == SUSPEND:
                     _suspend(held.instance)
                     await store.update_instance(instance_id, request=None)
+                elif record.request == RESUME:
+                    # A resume that arrives while a relayed suspension has not yet
+                    # unloaded the instance (it is still inside a task) undoes it;
+                    # left alone, the instance would park as suspended although
+                    # the last word was "resume".
+                    _resume(held.instance)
+                    await store.update_instance(instance_id, request=None)
 
 
 def _suspend(instance: Instance) -> None:
@@ -102,6 +110,13 @@ def _suspend(instance: Instance) -> None:
         instance.running.clear()
         instance.status = "suspended"
         instance.lifecycle.workflow_event("suspended", "suspendedAt", "suspended")
+
+
+def _resume(instance: Instance) -> None:
+    if instance.status == "suspended":
+        instance.status = "waiting" if instance.waits else "running"
+        instance.lifecycle.workflow_event("resumed", "resumedAt", "running")
+        instance.running.set()
 
 
 def keeper(runtime: Runtime) -> LeaseKeeper:
@@ -197,18 +212,13 @@ class Worker:
     async def run(self, stop: asyncio.Event) -> None:
         """Work until ``stop`` is set; then release what is held (it resumes
         elsewhere by replay) and return."""
-        store = self.runtime._store()
-        me = self.runtime.worker_id
         try:
             while not stop.is_set():
                 free = self.concurrency - len(self.running)
-                claimed: list[InstanceRecord] = []
+                started = 0
                 if free > 0:
-                    dead = [o for o in await store.owners() if _dead_locally(o, me)]
-                    claimed = await store.claim(me, free, self.runtime.lease_seconds, dead)
-                for record in claimed:
-                    self._start(record)
-                if claimed and len(claimed) == free:
+                    started = await self._claim(free)
+                if started and started == free:
                     continue  # more may be waiting
                 waiters: list[asyncio.Future[object]] = [asyncio.ensure_future(stop.wait())]
                 waiters += list(self.running.values())  # type: ignore[arg-type]
@@ -220,6 +230,28 @@ class Worker:
             keeper(self.runtime).release_all()
             if self.running:
                 await asyncio.gather(*self.running.values(), return_exceptions=True)
+
+    async def _claim(self, free: int) -> int:
+        """Claim and start up to ``free`` instances; return how many started.
+
+        The store also hands a worker the instances it already owns (so that a
+        worker restarted under the same id takes its own back); those this
+        runtime is running right now (here, or held by ``Runtime.start`` or an
+        awaited subflow) must not start a second time. They count against the
+        claim limit, so it is raised by their number; a claim that then brings
+        more new instances than there is room for gives the extras back."""
+        store = self.runtime._store()
+        me = self.runtime.worker_id
+        held = keeper(self.runtime).held
+        dead = [o for o in await store.owners() if _dead_locally(o, me)]
+        claimed = await store.claim(me, free + len(held), self.runtime.lease_seconds, dead)
+        fresh = [r for r in claimed if r.id not in held and r.id not in self.running]
+        for record in fresh[free:]:
+            with contextlib.suppress(LeaseLost):
+                await store.release(me, record.id)
+        for record in fresh[:free]:
+            self._start(record)
+        return min(len(fresh), free)
 
     def _start(self, record: InstanceRecord) -> None:
         task = asyncio.ensure_future(self._run(record))

@@ -9,7 +9,7 @@ from typing import Any
 
 from podium.engine.errors import WorkflowError
 from podium.engine.journal import Parked
-from podium.engine.runner import run_workflow, timeout_seconds
+from podium.engine.runner import deadline, run_workflow, timeout_seconds
 from podium.engine.state import Instance
 
 
@@ -47,9 +47,11 @@ async def execute(instance: Instance, resumed: bool = False) -> Execution:
         else:
             # The workflow's time runs from its first start, across restarts.
             elapsed = (datetime.now(UTC) - instance.started_at).total_seconds()
+            left = max(limit - elapsed, 0)
             try:
-                async with asyncio.timeout(max(limit - elapsed, 0)):
-                    output = await run_workflow(instance)
+                with deadline(instance, left):
+                    async with asyncio.timeout(left):
+                        output = await run_workflow(instance)
             except TimeoutError:
                 raise WorkflowError.timeout(
                     f"the workflow did not complete within {limit:g}s", "/"

@@ -4,7 +4,8 @@ walk of a task list with its flow directives (dsl.md "Task Flow", "Data Flow")."
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -51,8 +52,26 @@ async def sleep(run: TaskRun, position: str, seconds: float) -> None:
     remaining = await _remaining(run, position, seconds)
     park_after = run.instance.park_after
     if park_after is not None and remaining > park_after:
-        raise Parked("waiting", journal.timer(position))
+        due = journal.timer(position)
+        assert due is not None  # just recorded or replayed
+        # A timeout around this timer must still fire on time while the instance
+        # is parked: wake it by then (replay finds the timeout expired). An
+        # earlier wake than needed only costs a replay that parks again.
+        wake_at = min([due, *run.instance.deadlines])
+        if (wake_at - datetime.now(UTC)).total_seconds() > park_after:
+            raise Parked("waiting", wake_at)
     await asyncio.sleep(remaining)
+
+
+@contextlib.contextmanager
+def deadline(instance: Instance, seconds: float) -> Iterator[None]:
+    """Announce a timeout of ``seconds`` from now to the timers running inside it."""
+    at = datetime.now(UTC) + timedelta(seconds=seconds)
+    instance.deadlines.append(at)
+    try:
+        yield
+    finally:
+        instance.deadlines.remove(at)
 
 
 async def _remaining(run: TaskRun, position: str, seconds: float) -> float:
@@ -113,6 +132,7 @@ async def run_task(
         await instance.running.wait()
         lifecycle.task_event("resumed", "resumedAt", reference, "running")
     lifecycle.task_event("started", "startedAt", reference, "running")
+    context_before = instance.context
     if journal.enabled:
         journal.note(position, STARTED, {"task": reference, "input": raw_input})
     try:
@@ -124,8 +144,9 @@ async def run_task(
             await _envelope(run)
         else:
             try:
-                async with asyncio.timeout(limit):
-                    await _envelope(run)
+                with deadline(instance, limit):
+                    async with asyncio.timeout(limit):
+                        await _envelope(run)
             except TimeoutError:
                 raise WorkflowError.timeout(
                     f"task '{name}' did not complete within {limit:g}s", reference
@@ -134,7 +155,10 @@ async def run_task(
         if error.instance is None:
             error.instance = reference
         if journal.enabled:
-            await journal.record(position, FAULTED, {"task": reference, "error": error.to_dict()})
+            faulted: dict[str, Any] = {"task": reference, "error": error.to_dict()}
+            if instance.context is not context_before:  # nested exports before the fault
+                faulted["context"] = instance.context
+            await journal.record(position, FAULTED, faulted)
         lifecycle.task_event("faulted", "faultedAt", reference, "faulted", error=error.to_dict())
         raise
     except asyncio.CancelledError:
@@ -144,7 +168,9 @@ async def run_task(
     if journal.enabled:
         outcome: dict[str, Any] = {"task": reference, "output": run.output,
                                    "directive": directive}
-        if task.export is not None:
+        # Not only this task's own `export`: a composite task's nested tasks may
+        # have exported too, and replaying its recorded outcome runs none of them.
+        if task.export is not None or instance.context is not context_before:
             outcome["context"] = instance.context
         await journal.record(position, COMPLETED, outcome)
     lifecycle.task_event("completed", "completedAt", reference, "completed", output=run.output)
@@ -154,10 +180,10 @@ async def run_task(
 def _replay(instance: Instance, kind: str, data: dict[str, Any]) -> tuple[Any, str]:
     """A recorded outcome, as if the task had just run (lifecycle events were
     published the first time)."""
-    if kind == FAULTED:
-        raise WorkflowError.from_dict(data["error"])
     if "context" in data:
         instance.context = data["context"]
+    if kind == FAULTED:
+        raise WorkflowError.from_dict(data["error"])
     return data["output"], data["directive"]
 
 

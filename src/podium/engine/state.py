@@ -58,6 +58,9 @@ class Instance:
     # away than this many seconds (None: stay in memory).
     unload_when_suspended: bool = False
     park_after: float | None = None
+    # When the timeouts running right now (the workflow's, tasks') expire: a
+    # parked timer must wake the instance by the earliest of them.
+    deadlines: list[datetime] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.running.set()

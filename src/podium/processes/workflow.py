@@ -21,6 +21,9 @@ from podium.engine.state import TaskRun
 
 if TYPE_CHECKING:
     from podium.engine.execution import Execution
+    from podium.engine.state import Instance
+    from podium.runtime import Runtime
+    from podium.store.base import InstanceRecord
 
 # How often a parent looks at a child that another worker runs.
 POLL_SECONDS = 0.2
@@ -48,8 +51,6 @@ async def execute_workflow(process: m.WorkflowProcess, awaited: bool, run: TaskR
             return run.input
         return _outcome(await executions.execute(child), run)
 
-    from podium.worker import run_durable
-
     key = f"{run.instance.id}:{run.position}"
     record, created = await runtime.create_instance(
         definition, data, key=key, owned=awaited, parent=(run.instance.id, run.position)
@@ -58,7 +59,12 @@ async def execute_workflow(process: m.WorkflowProcess, awaited: bool, run: TaskR
         return run.input
     if created:
         child = await runtime.resume_instance(record, definition, fresh=True)
-        return _outcome(await run_durable(runtime, child, record), run)
+        execution = await _run_child(runtime, run, child, record)
+        if execution.status in ("completed", "faulted", "cancelled"):
+            return _outcome(execution, run)
+        # The child left memory without ending (it was suspended on its own):
+        # once resumed, any worker may claim it. The parent waits for its end,
+        # as a replaying parent does, rather than faulting.
     # The child exists: this parent is replaying. Wait for whoever runs it.
     store = runtime._store()
     while True:
@@ -70,6 +76,32 @@ async def execute_workflow(process: m.WorkflowProcess, awaited: bool, run: TaskR
             ended = executions.Execution(current.id, current.status, current.output, problem)
             return _outcome(ended, run)
         await asyncio.sleep(POLL_SECONDS)
+
+
+async def _run_child(
+    runtime: Runtime, run: TaskRun, child: Instance, record: InstanceRecord
+) -> Execution:
+    """Run an awaited child here, in a task of its own: the lease keeper cancels
+    the task holding an instance, so a cancel request for the child must stop
+    the child only (its parent's task then faults, as it does when it finds the
+    child cancelled on replay). A parent that is stopped stops its child too:
+    released along with it, or cancelled."""
+    from podium.worker import keeper, run_durable
+
+    task = asyncio.ensure_future(run_durable(runtime, child, record))
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if current is None or not current.cancelling():
+            return executions.Execution(child.id, "cancelled")  # the child alone
+        held = keeper(runtime).held
+        parent, theirs = held.get(run.instance.id), held.get(child.id)
+        if parent is not None and theirs is not None and parent.releasing:
+            theirs.releasing = True
+        task.cancel()
+        await asyncio.wait([task])
+        raise
 
 
 def _outcome(execution: Execution, run: TaskRun) -> Any:
