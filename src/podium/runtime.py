@@ -244,19 +244,25 @@ class Handle:
         return self._instance.status
 
     def suspend(self) -> None:
-        """Hold the execution at the start of its next task until ``resume``."""
-        instance = self._instance
-        if instance is not None and instance.status in ("running", "waiting"):
-            instance.running.clear()
-            instance.status = "suspended"
-            instance.lifecycle.workflow_event("suspended", "suspendedAt", "suspended")
+        """Hold the execution at the start of its next task until ``resume``. With a
+        store, the instance then leaves memory: resume it with ``store.request``."""
+        if self._instance is not None:
+            self._instance.suspend()
 
     def resume(self) -> None:
-        instance = self._instance
-        if instance is not None and instance.status == "suspended":
-            instance.status = "waiting" if instance.waits else "running"
-            instance.lifecycle.workflow_event("resumed", "resumedAt", "running")
-            instance.running.set()
+        if self._instance is not None:
+            self._instance.resume()
+
+    def release(self) -> None:
+        """Stop running here and hand the instance back to the store, untouched,
+        for a worker to continue (store-backed runs only)."""
+        if self._instance is not None and self._instance.services.runtime is not None:
+            from podium.worker import keeper
+
+            held = keeper(self._instance.services.runtime).held.get(self._instance.id)
+            if held is not None:
+                held.releasing = True
+        self._task.cancel()
 
     def cancel(self) -> None:
         """Interrupt the running task; no further task runs."""

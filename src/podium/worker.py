@@ -13,10 +13,12 @@ import contextlib
 import logging
 import os
 import socket
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from podium.engine.errors import WorkflowError
 from podium.engine.execution import Execution, execute
 from podium.engine.state import Instance
 from podium.store.base import (
@@ -27,6 +29,7 @@ from podium.store.base import (
     SUSPEND,
     InstanceRecord,
     LeaseLost,
+    Store,
 )
 
 if TYPE_CHECKING:
@@ -94,29 +97,24 @@ class LeaseKeeper:
                 elif record.request == CANCEL:
                     held.task.cancel()
                 elif record.request == SUSPEND:
-                    _suspend(held.instance)
-                    await store.update_instance(instance_id, request=None)
+                    held.instance.suspend()
+                    await _clear_request(store, instance_id)
                 elif record.request == RESUME:
                     # A resume that arrives while a relayed suspension has not yet
                     # unloaded the instance (it is still inside a task) undoes it;
                     # left alone, the instance would park as suspended although
                     # the last word was "resume".
-                    _resume(held.instance)
-                    await store.update_instance(instance_id, request=None)
+                    held.instance.resume()
+                    await _clear_request(store, instance_id)
 
 
-def _suspend(instance: Instance) -> None:
-    if instance.status in ("running", "waiting"):
-        instance.running.clear()
-        instance.status = "suspended"
-        instance.lifecycle.workflow_event("suspended", "suspendedAt", "suspended")
-
-
-def _resume(instance: Instance) -> None:
-    if instance.status == "suspended":
-        instance.status = "waiting" if instance.waits else "running"
-        instance.lifecycle.workflow_event("resumed", "resumedAt", "running")
-        instance.running.set()
+async def _clear_request(store: Store, instance_id: str) -> None:
+    # A failure here must not end the renewal loop: the request is simply seen
+    # (and acted on, harmlessly) again at the next renewal.
+    try:
+        await store.update_instance(instance_id, request=None)
+    except Exception:
+        log.exception("clearing the control request of %s failed", instance_id)
 
 
 def keeper(runtime: Runtime) -> LeaseKeeper:
@@ -208,6 +206,8 @@ class Worker:
         self.poll_seconds = poll_seconds
         self.park_after = park_after
         self.running: dict[str, asyncio.Task[Execution]] = {}
+        self._first_claim = True
+        self._stopping = False
 
     async def run(self, stop: asyncio.Event) -> None:
         """Work until ``stop`` is set; then release what is held (it resumes
@@ -227,31 +227,25 @@ class Worker:
                 )
                 waiters[0].cancel()
         finally:
+            self._stopping = True
             keeper(self.runtime).release_all()
             if self.running:
                 await asyncio.gather(*self.running.values(), return_exceptions=True)
 
     async def _claim(self, free: int) -> int:
-        """Claim and start up to ``free`` instances; return how many started.
-
-        The store also hands a worker the instances it already owns (so that a
-        worker restarted under the same id takes its own back); those this
-        runtime is running right now (here, or held by ``Runtime.start`` or an
-        awaited subflow) must not start a second time. They count against the
-        claim limit, so it is raised by their number; a claim that then brings
-        more new instances than there is room for gives the extras back."""
+        """Claim and start up to ``free`` instances; return how many started."""
         store = self.runtime._store()
         me = self.runtime.worker_id
-        held = keeper(self.runtime).held
         dead = [o for o in await store.owners() if _dead_locally(o, me)]
-        claimed = await store.claim(me, free + len(held), self.runtime.lease_seconds, dead)
-        fresh = [r for r in claimed if r.id not in held and r.id not in self.running]
-        for record in fresh[free:]:
-            with contextlib.suppress(LeaseLost):
-                await store.release(me, record.id)
-        for record in fresh[:free]:
+        if self._first_claim and not keeper(self.runtime).held:
+            # A worker restarted under a stable --worker-id takes back at once
+            # what its previous incarnation held.
+            dead.append(me)
+        self._first_claim = False
+        claimed = await store.claim(me, free, self.runtime.lease_seconds, dead)
+        for record in claimed:
             self._start(record)
-        return min(len(fresh), free)
+        return len(claimed)
 
     def _start(self, record: InstanceRecord) -> None:
         task = asyncio.ensure_future(self._run(record))
@@ -263,12 +257,13 @@ class Worker:
         task.add_done_callback(forget)
 
     async def _run(self, record: InstanceRecord) -> Execution:
+        what = f"{record.id} {record.namespace}/{record.name}:{record.version}"
+        log.info("%s %s", "resumed" if record.started_at else "started", what)
+        began = time.perf_counter()
         try:
             instance = await self.runtime.resume_instance(record)
         except Exception as exc:  # the definition is gone or broken: fault, do not loop
-            log.exception("cannot resume %s", record.id)
-            from podium.engine.errors import WorkflowError
-
+            log.exception("cannot resume %s", what)
             error = exc if isinstance(exc, WorkflowError) else WorkflowError.runtime(str(exc))
             await self.runtime._store().release(
                 self.runtime.worker_id, record.id, status="faulted", error=error.to_dict(),
@@ -276,4 +271,17 @@ class Worker:
             )
             return Execution(record.id, "faulted", error=error)
         instance.park_after = self.park_after
-        return await run_durable(self.runtime, instance, record)
+        try:
+            execution = await run_durable(self.runtime, instance, record)
+        except asyncio.CancelledError:
+            log.info("%s %s", "released" if self._stopping else "cancelled", what)
+            raise
+        elapsed = f"in {(time.perf_counter() - began) * 1000:.0f} ms"
+        if execution.error is not None:
+            log.info("faulted %s %s: %s", what, elapsed,
+                     execution.error.title or execution.error.type)
+        elif execution.wake_at is not None:
+            log.info("%s %s until %s", execution.status, what, execution.wake_at.isoformat())
+        else:
+            log.info("%s %s %s", execution.status, what, elapsed)
+        return execution

@@ -63,11 +63,18 @@ async def test_claim_never_takes_a_live_lease_of_another_worker(store: Store) ->
     assert await ids(store, "w2") == []
 
 
-async def test_claim_retakes_own_instances_after_a_restart(store: Store) -> None:
+async def test_claim_never_returns_what_the_caller_already_holds(store: Store) -> None:
     record = instance()
     await store.create_instance(record)
     assert await ids(store, "w1") == [record.id]
+    assert await ids(store, "w1") == []
+
+
+async def test_a_restarted_worker_retakes_its_own_by_naming_itself_dead(store: Store) -> None:
+    record = instance()
+    await store.create_instance(record)
     assert await ids(store, "w1") == [record.id]
+    assert await ids(store, "w1", dead_owners=["w1"]) == [record.id]
 
 
 async def test_claim_takes_expired_leases(store: Store) -> None:

@@ -34,7 +34,6 @@ from podium.cli._session import opened_runtime, run_async
 from podium.cli._signals import stop_on_signals
 from podium.engine.lifecycle import Listener
 from podium.store import DefinitionConflict, store_url
-from podium.worker import keeper
 
 RunStoreOption = Annotated[
     str | None,
@@ -72,7 +71,7 @@ async def _recorded(
             if result.done():
                 return result.result()
             # Leave the instance (unowned, still running) for `podium worker`.
-            keeper(runtime).release_all()
+            handle.release()
             await result
             return _Interrupted(handle.id)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
 import time
@@ -10,44 +9,14 @@ from typing import Annotated
 
 import typer
 
-from podium import Execution, Runtime
 from podium.cli._arguments import StoreOption
-from podium.cli._records import workflow_ref
 from podium.cli._session import opened_runtime, run_async, scrub
 from podium.cli._signals import stop_on_signals
 from podium.runtime import LEASE_SECONDS, default_worker_id
-from podium.store import InstanceRecord, store_url
+from podium.store import store_url
 from podium.worker import Worker
 
 log = logging.getLogger("podium.cli.worker")
-
-
-class _LoggingWorker(Worker):
-    """A worker logging one line when it takes an instance and one when it lets go."""
-
-    def __init__(self, runtime: Runtime, *, concurrency: int, stop: asyncio.Event) -> None:
-        super().__init__(runtime, concurrency=concurrency)
-        self.stop = stop
-
-    async def _run(self, record: InstanceRecord) -> Execution:
-        what = f"{record.id} {workflow_ref(record.namespace, record.name, record.version)}"
-        log.info("%s %s", "resumed" if record.started_at else "started", what)
-        began = time.perf_counter()
-        try:
-            execution = await super()._run(record)
-        except asyncio.CancelledError:
-            # Stopping: released for another worker; otherwise cancelled on request.
-            log.info("%s %s", "released" if self.stop.is_set() else "cancelled", what)
-            raise
-        elapsed = f"in {(time.perf_counter() - began) * 1000:.0f} ms"
-        if execution.error is not None:
-            error = execution.error
-            log.info("faulted %s %s: %s", what, elapsed, error.title or error.type)
-        elif execution.wake_at is not None:
-            log.info("%s %s until %s", execution.status, what, execution.wake_at.isoformat())
-        else:
-            log.info("%s %s %s", execution.status, what, elapsed)
-        return execution
 
 
 class _UtcFormatter(logging.Formatter):
@@ -78,7 +47,7 @@ async def _work(url: str, concurrency: int, worker_id: str, lease: float) -> Non
         log.info("worker %s on %s (concurrency %d, lease %gs)",
                  worker_id, scrub(url, url), concurrency, lease)
         async with stop_on_signals(log.info) as stop:
-            worker = _LoggingWorker(runtime, concurrency=concurrency, stop=stop)
+            worker = Worker(runtime, concurrency=concurrency)
             await worker.run(stop)  # once stopped, it releases what it holds
         log.info("worker %s stopped", worker_id)
 

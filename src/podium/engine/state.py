@@ -69,6 +69,19 @@ class Instance:
             name, extension = next(iter(item.items()))
             self.extensions.append((f"/use/extensions/{index}/{name}", extension))
 
+    def suspend(self) -> None:
+        """Hold the instance at the start of its next task (dsl.md "suspended")."""
+        if self.status in ("running", "waiting"):
+            self.running.clear()
+            self.status = "suspended"
+            self.lifecycle.workflow_event("suspended", "suspendedAt", "suspended")
+
+    def resume(self) -> None:
+        if self.status == "suspended":
+            self.status = "waiting" if self.waits else "running"
+            self.lifecycle.workflow_event("resumed", "resumedAt", "running")
+            self.running.set()
+
     def workflow_descriptor(self) -> dict[str, Any]:
         return {
             "id": self.id,

@@ -187,8 +187,7 @@ async def read_journal(tx: Tx, instance_id: str) -> list[JournalEntry]:
 # instances wait for a timer (wake_at) or an event (wake_at NULL: not claimable).
 _CLAIMABLE = f"""status IN ({_literals((PENDING, RUNNING, WAITING))}) AND (
     (owner IS NULL AND (status <> '{WAITING}' OR wake_at <= ?))
-    OR (owner IS NOT NULL AND (lease_expires_at IS NULL OR lease_expires_at <= ?
-        OR owner = ?{{dead}}))
+    OR (owner IS NOT NULL AND (lease_expires_at IS NULL OR lease_expires_at <= ?{{dead}}))
   )"""
 
 
@@ -202,7 +201,7 @@ async def claim(
         f" WHERE {_CLAIMABLE.format(dead=dead)}"
         f" ORDER BY created_at, id LIMIT ?{tx.dialect.skip_locked})"
         f" RETURNING {_INSTANCE_COLUMNS}",
-        [worker, lease_until, now, now, now, worker, *dead_owners, limit],
+        [worker, lease_until, now, now, now, *dead_owners, limit],
     )
     records = [_rows.instance_from(tx.dialect, row) for row in rows]
     return sorted(records, key=lambda r: (r.created_at, r.id))  # RETURNING has no order

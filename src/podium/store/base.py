@@ -151,8 +151,10 @@ class Store(Protocol):
     ) -> list[InstanceRecord]:
         """Take up to ``limit`` instances to run, setting ``owner`` and the lease:
         pending ones; active ones whose lease expired or whose owner is in
-        ``dead_owners`` or is ``worker`` itself (a restarted worker); waiting ones
-        whose ``wake_at`` is due. Suspended instances are never claimed."""
+        ``dead_owners`` (a worker restarted under a stable id names its previous
+        self there once); waiting ones whose ``wake_at`` is due. Instances the
+        caller holds with a live lease are never returned again, and suspended
+        ones never at all."""
 
     async def renew(self, worker: str, lease_seconds: float) -> list[InstanceRecord]:
         """Extend the leases ``worker`` holds; return those instances (with any
