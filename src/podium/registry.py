@@ -7,6 +7,7 @@ is one, by memory otherwise.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime
 
@@ -22,6 +23,7 @@ class Registry:
         self._memory: dict[tuple[str, str, str], Definition] = {}
         self._parsed: dict[tuple[str, str, str], Definition] = {}
         self._deployed: dict[tuple[str, str, str], DefinitionRecord] = {}
+        self._loading: dict[tuple[str, str, str], asyncio.Future[DefinitionRecord | None]] = {}
 
     async def deploy(self, definition: Definition) -> DefinitionRecord:
         key = (definition.namespace, definition.name, definition.version)
@@ -63,9 +65,17 @@ class Registry:
             if not versions:
                 raise _missing(namespace, name, version)
             return self._memory[max(versions, key=lambda k: semver.key(k[2]))]
-        record = await self._store.get_definition(
-            namespace, name, None if version == "latest" else version
-        )
+        if version is not None and version != "latest":
+            # Many instances of one version resume together: one store read.
+            key = (namespace, name, version)
+            pending = self._loading.get(key)
+            if pending is None:
+                pending = asyncio.ensure_future(self._store.get_definition(*key))
+                self._loading[key] = pending
+                pending.add_done_callback(lambda _: self._loading.pop(key, None))
+            record = await asyncio.shield(pending)
+        else:
+            record = await self._store.get_definition(namespace, name, None)
         if record is None:
             raise _missing(namespace, name, version)
         key = (record.namespace, record.name, record.version)

@@ -182,7 +182,9 @@ class Runtime:
         store = self._store()
         if definition is None:
             definition = await self.registry.get(record.namespace, record.name, record.version)
-        entries = [] if fresh else await store.read_journal(record.id)
+        # An instance that never started has no journal to read.
+        never_ran = fresh or record.started_at is None
+        entries = [] if never_ran else await store.read_journal(record.id)
         instance = self.instance(definition, record.input, record.id)
         instance.started_at = record.started_at or instance.started_at
         instance.journal = Journal(record.id, store, self.worker_id, entries)
