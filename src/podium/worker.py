@@ -15,7 +15,7 @@ import os
 import socket
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from podium.engine.errors import WorkflowError
@@ -40,6 +40,10 @@ log = logging.getLogger("podium.worker")
 # A timer further away than this parks its instance out of memory (a wait of
 # a day costs a row, not a coroutine); nearer ones are simply awaited.
 PARK_AFTER_SECONDS = 5.0
+
+# Ended instances and their journals are kept this long by default.
+RETENTION = timedelta(days=30)
+PURGE_EVERY_SECONDS = 300.0
 
 
 @dataclass
@@ -200,11 +204,14 @@ class Worker:
         concurrency: int = 32,
         poll_seconds: float = 0.5,
         park_after: float = PARK_AFTER_SECONDS,
+        retention: timedelta | None = RETENTION,
     ) -> None:
         self.runtime = runtime
         self.concurrency = concurrency
         self.poll_seconds = poll_seconds
         self.park_after = park_after
+        self.retention = retention
+        self._next_purge = 0.0
         self.running: dict[str, asyncio.Task[Execution]] = {}
         self._first_claim = True
         self._stopping = False
@@ -214,6 +221,7 @@ class Worker:
         elsewhere by replay) and return."""
         try:
             while not stop.is_set():
+                await self._purge_if_due()
                 free = self.concurrency - len(self.running)
                 started = 0
                 if free > 0:
@@ -231,6 +239,21 @@ class Worker:
             keeper(self.runtime).release_all()
             if self.running:
                 await asyncio.gather(*self.running.values(), return_exceptions=True)
+
+    async def _purge_if_due(self) -> None:
+        """Retention: ended instances (and their journals) older than ``retention``
+        are deleted, checked every few minutes by every worker (cheap and idempotent)."""
+        if self.retention is None or time.monotonic() < self._next_purge:
+            return
+        self._next_purge = time.monotonic() + PURGE_EVERY_SECONDS
+        try:
+            purged = await self.runtime._store().purge(datetime.now(UTC) - self.retention)
+        except Exception:
+            log.exception("retention purge failed")
+            return
+        if purged:
+            log.info("purged %d instances ended before the %s retention", purged,
+                     self.retention)
 
     async def _claim(self, free: int) -> int:
         """Claim and start up to ``free`` instances; return how many started."""

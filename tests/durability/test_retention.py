@@ -75,3 +75,23 @@ async def test_purge_deletes_old_ended_instances_and_their_journals_only(
     }
     assert await store.read_journal(parked.id)
     assert await store.purge(datetime.now(UTC) + timedelta(days=1)) == 0
+
+
+async def test_workers_apply_the_retention_period_by_themselves(
+    store_url: str, store: Store
+) -> None:
+    async with runtime_on(store_url, "worker-a") as runtime:
+        old = await runtime.execute(QUICK)
+        await asyncio.sleep(1.5)
+        recent_cutoff = datetime.now(UTC)
+        recent = await runtime.execute(QUICK)
+        # Keeps what ended after recent_cutoff for a while yet; `old` is past it.
+        retention = datetime.now(UTC) - recent_cutoff + timedelta(seconds=0.75)
+        async with working(runtime, retention=retention):
+            for _ in range(100):
+                if await store.get_instance(old.id) is None:
+                    break
+                await asyncio.sleep(0.02)
+    assert await store.get_instance(old.id) is None
+    assert await store.read_journal(old.id) == []
+    assert await store.get_instance(recent.id) is not None

@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from datetime import timedelta
 from typing import Annotated
 
 import typer
 
-from podium.cli._arguments import StoreOption
+from podium.cli._arguments import StoreOption, parse_duration
 from podium.cli._session import opened_runtime, run_async, scrub
 from podium.cli._signals import stop_on_signals
 from podium.runtime import LEASE_SECONDS, default_worker_id
@@ -42,12 +43,14 @@ def _log_to_stderr() -> logging.Handler:
     return handler
 
 
-async def _work(url: str, concurrency: int, worker_id: str, lease: float) -> None:
+async def _work(
+    url: str, concurrency: int, worker_id: str, lease: float, retention: timedelta | None
+) -> None:
     async with opened_runtime(url, worker_id=worker_id, lease_seconds=lease) as runtime:
         log.info("worker %s on %s (concurrency %d, lease %gs)",
                  worker_id, scrub(url, url), concurrency, lease)
         async with stop_on_signals(log.info) as stop:
-            worker = Worker(runtime, concurrency=concurrency)
+            worker = Worker(runtime, concurrency=concurrency, retention=retention)
             await worker.run(stop)  # once stopped, it releases what it holds
         log.info("worker %s stopped", worker_id)
 
@@ -68,6 +71,12 @@ def work(
                      help="Lease length: how soon another worker takes over the "
                           "instances of one that died."),
     ] = LEASE_SECONDS,
+    retention: Annotated[
+        str,
+        typer.Option("--retention", metavar="DURATION",
+                     help="Delete ended instances and their journals after this long "
+                          "(P30D, 12h, ...; 'never' keeps them)."),
+    ] = "P30D",
 ) -> None:
     """Run instances until SIGTERM or SIGINT.
 
@@ -81,7 +90,10 @@ def work(
     level, handler = logger.level, _log_to_stderr()
     logger.setLevel(logging.INFO)
     try:
-        run_async(_work(url, concurrency, worker_id or default_worker_id(), lease), url)
+        kept = None if retention == "never" else parse_duration(retention, "--retention")
+        run_async(
+            _work(url, concurrency, worker_id or default_worker_id(), lease, kept), url
+        )
     finally:
         logger.removeHandler(handler)
         logger.setLevel(level)
