@@ -15,6 +15,7 @@ import httpx
 from ulid import ULID
 
 from podium._version import __version__
+from podium.config import Settings
 from podium.dsl import Definition, load
 from podium.engine.errors import WorkflowError
 from podium.engine.execution import Execution, execute
@@ -52,7 +53,9 @@ class Runtime:
 
     ``listeners`` receive every lifecycle CloudEvent (a dict); ``bus`` carries
     emitted events (in-process by default); ``secrets`` maps secret names to
-    values for ``$secrets`` and secret-based authentication.
+    values for ``$secrets`` and secret-based authentication; ``settings`` are the
+    operator's (``podium.config.Settings``: allowed process kinds, secret
+    sources, default catalog).
     """
 
     def __init__(
@@ -65,6 +68,7 @@ class Runtime:
         secrets: Mapping[str, Any] | None = None,
         worker_id: str | None = None,
         lease_seconds: float = LEASE_SECONDS,
+        settings: Settings | None = None,
     ) -> None:
         self._own_client = http_client is None
         self.store = store
@@ -77,6 +81,7 @@ class Runtime:
             listeners=list(listeners),
             secrets=dict(secrets or {}),
             runtime_descriptor={"name": "podium", "version": __version__, "metadata": {}},
+            settings=settings or Settings(),
         )
         self.services.runtime = self
 

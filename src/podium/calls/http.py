@@ -116,7 +116,13 @@ def request_descriptor(request: httpx.Request) -> dict[str, Any]:
     return {"method": request.method.lower(), "uri": str(request.url), "headers": headers}
 
 
-async def execute(args: m.HTTPArguments, run: TaskRun) -> Any:
+async def execute(task: m.CallHTTP, run: TaskRun) -> Any:
+    return await send(task.with_, run)
+
+
+async def send(args: m.HTTPArguments, run: TaskRun) -> Any:
+    """Perform an HTTP request described like ``call: http``'s arguments (also used
+    by protocols built on HTTP)."""
     where = run.reference
     method = str(run.template(args.method)).upper()
     uri = resolve_uri(args.endpoint, run)

@@ -32,6 +32,7 @@ from podium.cli._output import (
 from podium.cli._progress import Progress
 from podium.cli._session import opened_runtime, run_async
 from podium.cli._signals import stop_on_signals
+from podium.config import Settings
 from podium.engine.lifecycle import Listener
 from podium.store import DefinitionConflict, store_url
 
@@ -51,7 +52,7 @@ class _Interrupted:
 
 
 async def _in_memory(definition: Definition, data: Any, listeners: list[Listener]) -> Execution:
-    async with Runtime(listeners=listeners) as runtime:
+    async with Runtime(listeners=listeners, settings=Settings.from_env()) as runtime:
         return await runtime.execute(definition, data)
 
 

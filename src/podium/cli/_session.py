@@ -13,6 +13,7 @@ import typer
 
 from podium import Runtime
 from podium.cli._output import EXIT_INTERRUPTED, note, usage_error
+from podium.config import Settings
 from podium.store import Store, StoreError, open_store
 
 T = TypeVar("T")
@@ -30,6 +31,7 @@ async def opened_store(url: str) -> AsyncIterator[Store]:
 
 @contextlib.asynccontextmanager
 async def opened_runtime(url: str, **options: Any) -> AsyncIterator[Runtime]:
+    options.setdefault("settings", Settings.from_env())
     async with opened_store(url) as store, Runtime(store=store, **options) as runtime:
         yield runtime
 

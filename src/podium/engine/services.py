@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from podium.config import Settings
 from podium.engine.lifecycle import Listener
 from podium.events.bus import EventBus
 
@@ -22,5 +23,6 @@ class Services:
     listeners: list[Listener] = field(default_factory=list)
     secrets: Mapping[str, Any] = field(default_factory=dict)
     runtime_descriptor: dict[str, Any] = field(default_factory=dict)
+    settings: Settings = field(default_factory=Settings)
     # The runtime itself, for tasks that start other instances (subflows).
     runtime: Runtime | None = None

@@ -1,0 +1,53 @@
+"""Operator settings: one object, from flags > environment (``PODIUM_*``) > defaults.
+
+Security by default: no ``run`` process kind is allowed unless the operator
+names it (``PODIUM_ALLOW_RUN=shell,script``)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+RUN_KINDS = ("shell", "script", "container")
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Process kinds `run` may start (dsl-reference "Run"): a subset of RUN_KINDS.
+    allow_run: frozenset[str] = frozenset()
+    # Secrets from environment variables with this prefix (PODIUM_SECRET_<NAME>).
+    secrets_env_prefix: str | None = None
+    # Secrets from a YAML/JSON file (name -> value) or a directory (one file per name).
+    secrets_path: Path | None = None
+    # The `default` catalog (dsl.md "Default Catalog"): a directory or a URL.
+    default_catalog: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        env = os.environ if environ is None else environ
+        settings = cls(
+            allow_run=parse_allow_run(env.get("PODIUM_ALLOW_RUN", "")),
+            secrets_env_prefix=env.get("PODIUM_SECRETS_ENV_PREFIX") or None,
+            secrets_path=Path(env["PODIUM_SECRETS_PATH"]) if env.get("PODIUM_SECRETS_PATH")
+            else None,
+            default_catalog=env.get("PODIUM_DEFAULT_CATALOG") or None,
+        )
+        given = {k: v for k, v in overrides.items() if v is not None}
+        return replace(settings, **given)
+
+
+def parse_allow_run(text: str) -> frozenset[str]:
+    """``shell,script`` -> the set; ``all`` allows every kind; unknown names are refused."""
+    names = {part.strip().lower() for part in text.split(",") if part.strip()}
+    if "all" in names:
+        return frozenset(RUN_KINDS)
+    unknown = sorted(names - set(RUN_KINDS))
+    if unknown:
+        raise ValueError(
+            f"unknown run kind(s) {', '.join(unknown)}: use {', '.join(RUN_KINDS)} or all"
+        )
+    return frozenset(names)
