@@ -24,5 +24,7 @@ class Services:
     secrets: Mapping[str, Any] = field(default_factory=dict)
     runtime_descriptor: dict[str, Any] = field(default_factory=dict)
     settings: Settings = field(default_factory=Settings)
+    # Texts of external resources already read (see podium.resources).
+    resource_cache: dict[str, str] = field(default_factory=dict)
     # The runtime itself, for tasks that start other instances (subflows).
     runtime: Runtime | None = None
