@@ -8,6 +8,7 @@ policy. Texts are cached per runtime for its lifetime: a document is read once.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -59,12 +60,10 @@ async def read_text(resource: m.ExternalResource, run: TaskRun) -> tuple[str, st
                 )
             text = response.text
         else:
-            path = Path(parsed.path if parsed.scheme == "file" else uri)
-            if not path.is_absolute():
-                base = run.instance.definition.source
-                if base and Path(base).is_file():
-                    path = Path(base).parent / path
-            text = path.read_text(encoding="utf-8")
+            text = await asyncio.to_thread(
+                _read_file, parsed.path if parsed.scheme == "file" else uri,
+                run.instance.definition.source,
+            )
     except httpx.HTTPError as exc:
         raise WorkflowError.communication(
             f"cannot read resource {uri}: {exc}", instance=run.reference
@@ -75,6 +74,13 @@ async def read_text(resource: m.ExternalResource, run: TaskRun) -> tuple[str, st
         ) from None
     cache[uri] = text
     return text, uri
+
+
+def _read_file(location: str, workflow_source: str | None) -> str:
+    path = Path(location)
+    if not path.is_absolute() and workflow_source and Path(workflow_source).is_file():
+        path = Path(workflow_source).parent / path
+    return path.read_text(encoding="utf-8")
 
 
 async def read_document(resource: m.ExternalResource, run: TaskRun) -> tuple[Any, str]:
