@@ -61,8 +61,7 @@ async def read_text(resource: m.ExternalResource, run: TaskRun) -> tuple[str, st
             text = response.text
         else:
             text = await asyncio.to_thread(
-                _read_file, parsed.path if parsed.scheme == "file" else uri,
-                run.instance.definition.source,
+                _read_file, _file_location(uri), run.instance.definition.source
             )
     except httpx.HTTPError as exc:
         raise WorkflowError.communication(
@@ -74,6 +73,18 @@ async def read_text(resource: m.ExternalResource, run: TaskRun) -> tuple[str, st
         ) from None
     cache[uri] = text
     return text, uri
+
+
+def _file_location(uri: str) -> str:
+    """A path from a file URI or a plain path. ``file://app/greet.proto`` (the
+    spec's own example) names the relative path ``app/greet.proto``; only
+    ``file:///...`` and ``file://localhost/...`` are absolute."""
+    parsed = urlparse(uri)
+    if parsed.scheme != "file":
+        return uri
+    if parsed.netloc in ("", "localhost"):
+        return parsed.path
+    return parsed.netloc + parsed.path
 
 
 def _read_file(location: str, workflow_source: str | None) -> str:
