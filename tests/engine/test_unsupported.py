@@ -14,17 +14,6 @@ UNSUPPORTED = [
         """
         do:
           - t:
-              run:
-                shell:
-                  command: echo hello
-        """,
-        "shell",
-        id="run-shell",
-    ),
-    pytest.param(
-        """
-        do:
-          - t:
               listen:
                 to:
                   one:
@@ -33,25 +22,6 @@ UNSUPPORTED = [
         """,
         "listen",
         id="listen",
-    ),
-    pytest.param(
-        """
-        do:
-          - t:
-              call: grpc
-              with:
-                proto:
-                  endpoint: file:///tmp/greet.proto
-                service:
-                  name: GreeterApi.Greeter
-                  host: localhost
-                  port: 5011
-                method: SayHello
-                arguments:
-                  name: world
-        """,
-        "grpc",
-        id="call-grpc",
     ),
 ]
 

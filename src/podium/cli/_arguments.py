@@ -1,5 +1,5 @@
 """Turning command-line text into values: input documents, workflow files or
-names, durations, and the shared ``--store`` option."""
+names, durations, and the shared ``--store`` and ``--allow-run`` options."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import typer
 
 from podium import Definition, InvalidWorkflowError, load
 from podium.cli._output import invalid, usage_error
+from podium.config import Settings, parse_allow_run
 from podium.dsl.durations import iso_seconds
 
 StoreOption = Annotated[
@@ -29,6 +30,15 @@ InputOption = Annotated[
     typer.Option(
         "--input", "-i", metavar="JSON|@FILE",
         help="Workflow input: inline JSON, or @path/to/input.json.",
+    ),
+]
+
+AllowRunOption = Annotated[
+    str | None,
+    typer.Option(
+        "--allow-run", metavar="KINDS", show_default="PODIUM_ALLOW_RUN, else none",
+        help="Process kinds `run` tasks may start: shell, script, container "
+             "(comma-separated) or all. Overrides PODIUM_ALLOW_RUN.",
     ),
 ]
 
@@ -112,3 +122,18 @@ def parse_duration(text: str, option: str) -> timedelta:
     usage_error(
         f"{option} {text!r} is not a duration: use ISO 8601 (P30D, PT1H) or 30d, 12h, 15m, 10s"
     )
+
+
+def settings(allow_run: str | None) -> Settings:
+    """The operator's settings from the environment, ``--allow-run`` over
+    ``PODIUM_ALLOW_RUN``; a bad value of either exits 2."""
+    kinds = None
+    if allow_run is not None:
+        try:
+            kinds = parse_allow_run(allow_run)
+        except ValueError as exc:
+            usage_error(f"--allow-run {allow_run!r}: {exc}")
+    try:
+        return Settings.from_env(allow_run=kinds)
+    except ValueError as exc:
+        usage_error(f"PODIUM_ALLOW_RUN: {exc}")

@@ -18,7 +18,13 @@ import typer
 from rich.text import Text
 
 from podium import Definition, Execution, Runtime, validate
-from podium.cli._arguments import InputOption, load_file, parse_input
+from podium.cli._arguments import (
+    AllowRunOption,
+    InputOption,
+    load_file,
+    parse_input,
+    settings,
+)
 from podium.cli._output import (
     EXIT_FAILED,
     EXIT_HANDED_OFF,
@@ -51,15 +57,17 @@ class _Interrupted:
     instance_id: str
 
 
-async def _in_memory(definition: Definition, data: Any, listeners: list[Listener]) -> Execution:
-    async with Runtime(listeners=listeners, settings=Settings.from_env()) as runtime:
+async def _in_memory(
+    definition: Definition, data: Any, listeners: list[Listener], options: Settings
+) -> Execution:
+    async with Runtime(listeners=listeners, settings=options) as runtime:
         return await runtime.execute(definition, data)
 
 
 async def _recorded(
-    url: str, definition: Definition, data: Any, listeners: list[Listener]
+    url: str, definition: Definition, data: Any, listeners: list[Listener], options: Settings
 ) -> Execution | _Interrupted:
-    async with opened_runtime(url, listeners=listeners) as runtime:
+    async with opened_runtime(url, listeners=listeners, settings=options) as runtime:
         try:
             handle = await runtime.start(definition, data)
         except DefinitionConflict as exc:
@@ -86,6 +94,7 @@ def run(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Show tasks as they start and finish (stderr).")
     ] = False,
+    allow_run: AllowRunOption = None,
 ) -> None:
     """Run a workflow to its end.
 
@@ -96,18 +105,19 @@ def run(
     """
     definition = load_file(workflow_file)
     data = parse_input(input_json)
+    options = settings(allow_run)
     listeners: list[Listener] = [Progress(stderr())] if verbose else []
     if store is None:
         try:
             outcome: Execution | _Interrupted = asyncio.run(
-                _in_memory(definition, data, listeners)
+                _in_memory(definition, data, listeners, options)
             )
         except KeyboardInterrupt:
             stderr().print(Text("interrupted", style="yellow"))
             raise typer.Exit(EXIT_INTERRUPTED) from None
     else:
         url = store_url(store)
-        outcome = run_async(_recorded(url, definition, data, listeners), url)
+        outcome = run_async(_recorded(url, definition, data, listeners, options), url)
     _report(outcome)
 
 

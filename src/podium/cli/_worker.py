@@ -10,9 +10,10 @@ from typing import Annotated
 
 import typer
 
-from podium.cli._arguments import StoreOption, parse_duration
+from podium.cli._arguments import AllowRunOption, StoreOption, parse_duration, settings
 from podium.cli._session import opened_runtime, run_async, scrub
 from podium.cli._signals import stop_on_signals
+from podium.config import Settings
 from podium.runtime import LEASE_SECONDS, default_worker_id
 from podium.store import store_url
 from podium.worker import Worker
@@ -44,9 +45,12 @@ def _log_to_stderr() -> logging.Handler:
 
 
 async def _work(
-    url: str, concurrency: int, worker_id: str, lease: float, retention: timedelta | None
+    url: str, concurrency: int, worker_id: str, lease: float, retention: timedelta | None,
+    options: Settings,
 ) -> None:
-    async with opened_runtime(url, worker_id=worker_id, lease_seconds=lease) as runtime:
+    async with opened_runtime(
+        url, worker_id=worker_id, lease_seconds=lease, settings=options
+    ) as runtime:
         log.info("worker %s on %s (concurrency %d, lease %gs)",
                  worker_id, scrub(url, url), concurrency, lease)
         async with stop_on_signals(log.info) as stop:
@@ -77,6 +81,7 @@ def work(
                      help="Delete ended instances and their journals after this long "
                           "(P30D, 12h, ...; 'never' keeps them)."),
     ] = "P30D",
+    allow_run: AllowRunOption = None,
 ) -> None:
     """Run instances until SIGTERM or SIGINT.
 
@@ -86,13 +91,15 @@ def work(
     and end on stderr.
     """
     url = store_url(store)
+    options = settings(allow_run)
     logger = logging.getLogger("podium")
     level, handler = logger.level, _log_to_stderr()
     logger.setLevel(logging.INFO)
     try:
         kept = None if retention == "never" else parse_duration(retention, "--retention")
         run_async(
-            _work(url, concurrency, worker_id or default_worker_id(), lease, kept), url
+            _work(url, concurrency, worker_id or default_worker_id(), lease, kept, options),
+            url,
         )
     finally:
         logger.removeHandler(handler)
