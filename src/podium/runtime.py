@@ -27,6 +27,7 @@ from podium.engine.state import Instance
 from podium.events.bus import EventBus, InProcessBus
 from podium.expressions import Evaluator
 from podium.registry import Registry
+from podium.secrets import SecretStore, redacting
 from podium.store.base import PENDING, RUNNING, DefinitionRecord, InstanceRecord, Store
 
 WorkflowSource = Definition | str | Path | Mapping[str, Any]
@@ -75,13 +76,15 @@ class Runtime:
         self.worker_id = worker_id or default_worker_id()
         self.lease_seconds = lease_seconds
         self.registry = Registry(store)
+        settings = settings or Settings()
+        secret_store = SecretStore(secrets, settings)
         self.services = Services(
             http=http_client or httpx.AsyncClient(timeout=HTTP_TIMEOUT),
             bus=bus or InProcessBus(),
-            listeners=list(listeners),
-            secrets=dict(secrets or {}),
+            listeners=[redacting(listener, secret_store.redactor) for listener in listeners],
+            secrets=secret_store,
             runtime_descriptor={"name": "podium", "version": __version__, "metadata": {}},
-            settings=settings or Settings(),
+            settings=settings,
         )
         self.services.runtime = self
 

@@ -130,10 +130,13 @@ async def send(args: m.HTTPArguments, run: TaskRun) -> Any:
     params = _query(run.template(args.query), where)
     body = run.template(args.body)
 
+    flow: httpx.Auth | None = None
     if isinstance(args.endpoint, m.EndpointConfig) and args.endpoint.authentication is not None:
         authorization = await authorize(args.endpoint.authentication, run)
         run.authorization = authorization.descriptor()
-        headers["Authorization"] = authorization.header
+        flow = authorization.flow  # digest: answers the server's challenge while sending
+        if flow is None:
+            headers["Authorization"] = authorization.header
 
     if run.instance.journal.enabled and not any(k.lower() == IDEMPOTENCY_HEADER.lower()
                                                 for k in headers):
@@ -159,7 +162,7 @@ async def send(args: m.HTTPArguments, run: TaskRun) -> Any:
         request = client.build_request(
             method, uri, headers=headers, params=params or None, content=content, data=data
         )
-        response = await client.send(request, follow_redirects=args.redirect)
+        response = await client.send(request, auth=flow, follow_redirects=args.redirect)
     except httpx.InvalidURL as exc:
         raise WorkflowError.configuration(f"invalid endpoint '{uri}': {exc}", where) from None
     except httpx.UnsupportedProtocol as exc:

@@ -57,6 +57,7 @@ async def execute(instance: Instance, resumed: bool = False) -> Execution:
                     f"the workflow did not complete within {limit:g}s", "/"
                 ) from None
     except WorkflowError as error:
+        instance.journal.redactor.redact_error(error)  # secrets never leave the instance
         if error.instance is None:
             error.instance = "/"
         instance.status = "faulted"
@@ -71,6 +72,9 @@ async def execute(instance: Instance, resumed: bool = False) -> Execution:
         instance.status = "cancelled"
         lifecycle.workflow_event("cancelled", "cancelledAt", "cancelled")
         raise
+    # Secrets never leave the instance, not even in its output (security by
+    # default: dsl.md "Secret" warns against exposing them).
+    output = instance.journal.redactor.redact(output)
     instance.status = "completed"
     lifecycle.workflow_event("completed", "completedAt", "completed", output=output)
     return Execution(instance.id, "completed", output=output)

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from podium.secrets import Redactor
 from podium.store.base import JournalEntry, Store
 
 COMPLETED, FAULTED, STARTED, RETRIED, TIMER = (
@@ -35,7 +36,10 @@ class Parked(BaseException):
 class Journal:
     """The journal of one instance: what is recorded, and recording more."""
 
-    __slots__ = ("_history", "_outcomes", "_timers", "enabled", "instance_id", "store", "worker")
+    __slots__ = (
+        "_history", "_outcomes", "_timers", "enabled", "instance_id", "redactor", "store",
+        "worker",
+    )
 
     def __init__(
         self,
@@ -48,6 +52,9 @@ class Journal:
         self.store = store
         self.worker = worker
         self.enabled = store is not None
+        # Fed with the instance's secret values as it reads them: what is
+        # stored never holds one (ARCHITECTURE "Durability": secrets never enter).
+        self.redactor = Redactor()
         self._outcomes: dict[str, JournalEntry] = {}
         self._timers: dict[str, datetime] = {}
         # History lines that need no durability of their own ride along with
@@ -98,6 +105,6 @@ class Journal:
             position=position,
             kind=kind,
             at=datetime.now(UTC),
-            data=data,
+            data=self.redactor.redact(data),
             worker=self.worker,
         )

@@ -102,6 +102,11 @@ class Instance:
                     detail=f"secret '{name}' is declared by the workflow but not available",
                 )
             values[name] = value
+        # Whatever holds these values from now on must not be recorded as is.
+        self.journal.redactor.add(values)
+        shared = getattr(self.services.secrets, "redactor", None)
+        if shared is not None:
+            shared.add(values)
         return values
 
 
