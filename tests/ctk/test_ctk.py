@@ -9,10 +9,7 @@ from tests.ctk.steps import World, run_step
 from tests.support.fake_services import FakeServices
 
 # Known gaps, by case id; every entry states why it is skipped.
-SKIP = {
-    "call:Call OpenAPI With Content Output": "openapi: later issue",
-    "call:Call OpenAPI With Response Output": "openapi: later issue",
-}
+SKIP: dict[str, str] = {}
 
 SCENARIOS = load_scenarios()
 

@@ -2,8 +2,9 @@
 
 The test machines have no internet, yet the official CTK calls both hosts. This
 module serves just enough of each, faithfully enough that a workflow cannot tell
-the difference: the Swagger petstore under ``/petstore/v2`` and httpbin under
-``/httpbin``, from one uvicorn server on 127.0.0.1 with an ephemeral port.
+the difference: the Swagger petstore under ``/petstore/v2`` (described by OpenAPI 3
+at ``/petstore/v3/openapi.yaml`` too) and httpbin under ``/httpbin``, from one
+uvicorn server on 127.0.0.1 with an ephemeral port.
 
     with FakeServices() as services:
         httpx.get(f"{services.url}/petstore/v2/pet/1")
@@ -231,6 +232,94 @@ async def swagger_json(request: Request) -> Response:
     return JSONResponse(swagger_document(host))
 
 
+# The same petstore described by OpenAPI 3 (YAML), with a relative server URL
+# (resolved against the document's own URI) and an operation served by httpbin.
+OPENAPI3_BASE_PATH = "/petstore/v3"
+OPENAPI3_DOCUMENT = """\
+openapi: 3.0.3
+info: {title: Swagger Petstore (OpenAPI 3), version: 1.0.7}
+servers:
+  - url: '{base}/v2'
+    variables:
+      base: {default: ../../petstore}
+paths:
+  /pet:
+    post:
+      operationId: addPet
+      requestBody: {$ref: '#/components/requestBodies/Pet'}
+      responses:
+        '200':
+          description: successful operation
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/Pet'}
+  /pet/findByStatus:
+    get:
+      operationId: findPetsByStatus
+      parameters:
+        - name: status
+          in: query
+          required: true
+          schema: {type: array, items: {type: string}}
+      responses:
+        '200': {description: successful operation, content: {application/json: {}}}
+  /pet/{petId}:
+    parameters:
+      - $ref: '#/components/parameters/petId'
+    get:
+      operationId: getPetById
+      responses:
+        '200': {description: successful operation, content: {application/json: {}}}
+  /anything/{path}:
+    servers:
+      - url: /httpbin
+    post:
+      operationId: echo
+      parameters:
+        - {name: path, in: path, required: true, schema: {type: array}}
+        - {name: tags, in: query, explode: false, schema: {type: array}}
+        - {name: filter, in: query, style: deepObject, schema: {type: object}}
+        - {name: X-Trace, in: header, schema: {type: string}}
+        - {name: session, in: cookie, schema: {type: string}}
+      requestBody:
+        content:
+          application/json: {}
+      responses:
+        '200': {description: the request, echoed, content: {application/json: {}}}
+  /bearer:
+    servers:
+      - url: /httpbin
+    get:
+      operationId: whoAmI
+      responses:
+        '200': {description: the token, content: {application/json: {}}}
+components:
+  parameters:
+    petId: {name: petId, in: path, required: true, schema: {type: integer}}
+  requestBodies:
+    Pet:
+      required: true
+      content:
+        application/json:
+          schema: {$ref: '#/components/schemas/Pet'}
+  schemas:
+    Pet:
+      type: object
+      required: [name, photoUrls]
+      properties:
+        id: {type: integer}
+        name: {type: string}
+        photoUrls: {type: array, items: {type: string}}
+"""
+
+
+async def openapi3_yaml(request: Request) -> Response:
+    return Response(OPENAPI3_DOCUMENT, media_type="application/yaml")
+
+
+OPENAPI3_ROUTES = [Route("/openapi.yaml", openapi3_yaml, methods=["GET"])]
+
+
 PETSTORE_ROUTES = [
     Route("/swagger.json", swagger_json, methods=["GET"]),
     Route("/pet", add_pet, methods=["POST"]),
@@ -396,6 +485,7 @@ def create_app() -> Starlette:
             Route("/_ready", _ready, methods=["GET"]),
             Mount(PETSTORE_BASE_PATH, routes=PETSTORE_ROUTES),
             Mount(HTTPBIN_BASE_PATH, routes=HTTPBIN_ROUTES),
+            Mount(OPENAPI3_BASE_PATH, routes=OPENAPI3_ROUTES),
         ],
         exception_handlers={HTTPException: _http_error},
     )
