@@ -166,3 +166,14 @@ def test_redact_error_in_place() -> None:
     error = WorkflowError.runtime("the server said hunter2-secret", "/do/0/t")
     assert redactor.redact_error(error) is error
     assert error.detail == "the server said ***"
+
+
+def test_descriptive_properties_of_a_secret_object_are_not_redacted() -> None:
+    from podium.secrets import Redactor
+
+    redactor = Redactor()
+    redactor.add({"grant": "password", "username": "ada", "password": "lovelace-pw",
+                  "subject": {"token": "tok-123456", "type": "urn:x:access_token"}})
+    assert redactor.redact("grant=password pw=lovelace-pw t=tok-123456 urn:x:access_token") == (
+        "grant=password pw=*** t=*** urn:x:access_token"
+    )

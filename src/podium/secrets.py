@@ -189,12 +189,22 @@ class Redactor:
         return error
 
 
+# Properties of an authentication secret that describe it rather than hold a
+# credential: redacting their values ("password" as a grant type, a token type
+# URN) would mangle unrelated data everywhere.
+_DESCRIPTIVE_KEYS = frozenset({
+    "grant", "authority", "encoding", "authentication", "type", "scopes", "audiences",
+    "issuers", "endpoints",
+})
+
+
 def _leaves(value: Any) -> Iterator[str]:
     if isinstance(value, str):
         yield value
     elif isinstance(value, Mapping):
-        for item in value.values():
-            yield from _leaves(item)
+        for key, item in value.items():
+            if key not in _DESCRIPTIVE_KEYS:
+                yield from _leaves(item)
     elif isinstance(value, list | tuple):
         for item in value:
             yield from _leaves(item)
