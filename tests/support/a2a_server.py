@@ -20,26 +20,19 @@ Starlette served by uvicorn in a thread on 127.0.0.1 (ephemeral port):
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 from collections.abc import AsyncIterator
-from types import TracebackType
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from tests.support.threaded_server import ThreadedServer
 
-class A2AServer:
+
+class A2AServer(ThreadedServer):
     def __init__(self) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
         self.requests: list[tuple[dict[str, str], dict[str, Any]]] = []
         self.tasks: dict[str, dict[str, Any]] = {}
         app = Starlette(routes=[
@@ -49,10 +42,8 @@ class A2AServer:
             Route("/a2a", self._rpc, methods=["POST"]),
             Route("/broken", self._broken, methods=["POST"]),
         ])
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        super().__init__(app)
+        self.url = f"http://127.0.0.1:{self.port}"
 
     def card(self) -> dict[str, Any]:
         return {
@@ -128,24 +119,6 @@ class A2AServer:
         ]
         for event in events:
             yield f"data: {json.dumps({'jsonrpc': '2.0', 'id': rid, 'result': event})}\n\n"
-
-    def __enter__(self) -> A2AServer:
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("the A2A test server did not start")
-            time.sleep(0.01)
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
 
 
 def _result(rid: Any, result: Any) -> Response:

@@ -13,14 +13,17 @@ Run as a script it speaks MCP over stdio (``python tests/support/mcp_server.py``
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
-from types import TracebackType
+import sys
+from pathlib import Path
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from starlette.types import Receive, Scope, Send
+
+if __name__ == "__main__":  # run as a script (stdio): make the `tests` package importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from tests.support.threaded_server import ThreadedServer
 
 server: MCPServer = MCPServer(name="podium-test", version="1.2.3", log_level="WARNING")
 
@@ -59,17 +62,11 @@ def note(name: str) -> str:
     return f"A note about {name}."
 
 
-class MCPHttpServer:
+class MCPHttpServer(ThreadedServer):
     """The server above over streamable HTTP on 127.0.0.1 (ephemeral port)."""
 
     def __init__(self, headers_seen: list[dict[str, str]] | None = None) -> None:
-        import uvicorn
-
         self.headers_seen: list[dict[str, str]] = [] if headers_seen is None else headers_seen
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}/mcp"
         app = server.streamable_http_app(stateless_http=True, json_response=True)
         seen = self.headers_seen
 
@@ -78,28 +75,8 @@ class MCPHttpServer:
                 seen.append({k.decode(): v.decode() for k, v in scope["headers"]})
             await app(scope, receive, send)
 
-        config = uvicorn.Config(recording, host="127.0.0.1", port=self.port, log_level="warning",
-                                lifespan="on")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-
-    def __enter__(self) -> MCPHttpServer:
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("the MCP test server did not start")
-            time.sleep(0.01)
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
+        super().__init__(recording, lifespan="on")
+        self.url = f"http://127.0.0.1:{self.port}/mcp"
 
 
 if __name__ == "__main__":
