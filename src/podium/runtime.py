@@ -223,10 +223,12 @@ class Handle:
     """A running execution: suspend, resume, cancel, or await its end."""
 
     def __init__(
-        self, instance: Instance | None, task: asyncio.Future[Execution]
+        self, instance: Instance | None, task: asyncio.Future[Execution],
+        instance_id: str | None = None,
     ) -> None:
         self._instance = instance
         self._task = task
+        self._id = instance.id if instance is not None else instance_id or ""
 
     @classmethod
     def finished(cls, record: InstanceRecord) -> Handle:
@@ -236,15 +238,11 @@ class Handle:
         error = WorkflowError.from_dict(record.error) if record.error else None
         future.set_result(Execution(record.id, record.status, record.output, error,
                                     record.wake_at))
-        handle = cls(None, future)
-        handle._id = record.id
-        return handle
-
-    _id: str = ""
+        return cls(None, future, record.id)
 
     @property
     def id(self) -> str:
-        return self._instance.id if self._instance is not None else self._id
+        return self._id
 
     @property
     def status(self) -> str:
