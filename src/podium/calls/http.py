@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
@@ -120,19 +121,51 @@ async def execute(task: m.CallHTTP, run: TaskRun) -> Any:
     return await send(task.with_, run)
 
 
+@dataclass
+class HttpRequest:
+    """A request whose values are final: nothing in it is evaluated again."""
+
+    method: str
+    uri: str
+    headers: dict[str, str] = field(default_factory=dict)
+    params: list[tuple[str, str | int | float | bool | None]] = field(default_factory=list)
+    body: Any = None
+    authentication: m.ReferenceableAuthenticationPolicy | None = None
+    output: str = "content"
+    redirect: bool = False
+
+
 async def send(args: m.HTTPArguments, run: TaskRun) -> Any:
-    """Perform an HTTP request described like ``call: http``'s arguments (also used
-    by protocols built on HTTP)."""
+    """Evaluate ``call: http``'s arguments against the task input, then perform."""
     where = run.reference
-    method = str(run.template(args.method)).upper()
-    uri = resolve_uri(args.endpoint, run)
-    headers = _string_map(run.template(args.headers), "headers", where)
-    params = _query(run.template(args.query), where)
-    body = run.template(args.body)
+    endpoint = args.endpoint
+    return await perform(
+        HttpRequest(
+            method=str(run.template(args.method)),
+            uri=resolve_uri(endpoint, run),
+            headers=_string_map(run.template(args.headers), "headers", where),
+            params=_query(run.template(args.query), where),
+            body=run.template(args.body),
+            authentication=endpoint.authentication
+            if isinstance(endpoint, m.EndpointConfig) else None,
+            output=args.output,
+            redirect=args.redirect,
+        ),
+        run,
+    )
+
+
+async def perform(spec: HttpRequest, run: TaskRun) -> Any:
+    """Send a request built by a protocol (http, openapi): authentication, the
+    idempotency key, the redirect rules, errors and the output format."""
+    where = run.reference
+    method, uri, headers, params, body = (
+        spec.method.upper(), spec.uri, dict(spec.headers), spec.params, spec.body
+    )
 
     flow: httpx.Auth | None = None
-    if isinstance(args.endpoint, m.EndpointConfig) and args.endpoint.authentication is not None:
-        authorization = await authorize(args.endpoint.authentication, run)
+    if spec.authentication is not None:
+        authorization = await authorize(spec.authentication, run)
         run.authorization = authorization.descriptor()
         flow = authorization.flow  # digest: answers the server's challenge while sending
         if flow is None:
@@ -162,7 +195,7 @@ async def send(args: m.HTTPArguments, run: TaskRun) -> Any:
         request = client.build_request(
             method, uri, headers=headers, params=params or None, content=content, data=data
         )
-        response = await client.send(request, auth=flow, follow_redirects=args.redirect)
+        response = await client.send(request, auth=flow, follow_redirects=spec.redirect)
     except httpx.InvalidURL as exc:
         raise WorkflowError.configuration(f"invalid endpoint '{uri}': {exc}", where) from None
     except httpx.UnsupportedProtocol as exc:
@@ -179,7 +212,7 @@ async def send(args: m.HTTPArguments, run: TaskRun) -> Any:
             instance=where,
         ) from None
 
-    highest = 399 if args.redirect else 299
+    highest = 399 if spec.redirect else 299
     if not 200 <= response.status_code <= highest:
         excerpt = response.text[:500] if response.content else ""
         raise WorkflowError.communication(
@@ -190,10 +223,10 @@ async def send(args: m.HTTPArguments, run: TaskRun) -> Any:
             instance=where,
         )
 
-    if args.output == "raw":
+    if spec.output == "raw":
         return base64.b64encode(response.content).decode() if response.content else None
     decoded = decode_content(response)
-    if args.output == "response":
+    if spec.output == "response":
         return {
             "request": request_descriptor(response.request),
             "statusCode": response.status_code,

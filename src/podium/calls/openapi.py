@@ -4,7 +4,7 @@ The operation named by ``operationId`` is looked up in the document (Swagger
 2.0 or OpenAPI 3.x, JSON or YAML, internal ``$ref``s resolved), its
 ``parameters`` are placed where the operation declares them (path, query,
 header, cookie, body), and the request goes through ``call: http``'s
-``send`` so authentication, ``output`` and ``redirect`` behave the same.
+``perform`` (http's) so authentication, ``output`` and ``redirect`` behave the same.
 
 Decisions where the spec is silent:
 
@@ -23,14 +23,11 @@ Decisions where the spec is silent:
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, unquote, urlencode, urljoin, urlparse
 
-from pydantic import ValidationError
-
-from podium.calls.http import send
+from podium.calls.http import HttpRequest, perform
 from podium.dsl import model as m
 from podium.engine.errors import WorkflowError
 from podium.engine.state import TaskRun
@@ -66,28 +63,18 @@ async def execute(task: m.CallOpenAPI, run: TaskRun) -> Any:
             f"'parameters' must give an object, not {type(values).__name__}", run.reference
         )
     request = _Request(operation, values, run)
-    loose = run.instance.evaluator.loose
-    target = request.uri()
-    fields: dict[str, Any] = {
-        "method": operation.method,
-        "endpoint": target if args.authentication is None
-        else m.EndpointConfig(uri=target, authentication=args.authentication),
-        "output": args.output,
-        "redirect": args.redirect,
-    }
-    # The model refuses explicit nulls: leave out what the request does not have.
-    if request.headers:
-        fields["headers"] = _literal(request.headers, loose)
-    if request.body is not None:
-        fields["body"] = _literal(request.body, loose)
-    try:
-        http = m.HTTPArguments(**fields)
-    except ValidationError as exc:
-        raise WorkflowError.configuration(
-            f"operation '{args.operation_id}' gives no valid request ({target}): "
-            f"{exc.errors()[0]['msg']}", run.reference,
-        ) from None
-    return await send(http, run)
+    return await perform(
+        HttpRequest(
+            method=operation.method,
+            uri=request.uri(),
+            headers=dict(request.headers),
+            body=request.body,
+            authentication=args.authentication,
+            output=args.output,
+            redirect=args.redirect,
+        ),
+        run,
+    )
 
 
 # --- the document ---------------------------------------------------------------
@@ -437,29 +424,6 @@ def _preferred(media: list[str]) -> str:
         if base == "application/json" or base.endswith("+json"):
             return name
     return media[0] if media else ""
-
-
-def _literal(value: Any, loose: bool) -> Any:
-    """``send`` evaluates expressions in its arguments; values already evaluated
-    here must not be evaluated again (a string ``${ $secrets }`` coming from the
-    input would leak a secret). When one would be, pass them as a jq literal."""
-    if value is None or not _evaluable(value, loose):
-        return value
-    return "${ " + json.dumps(value) + " }"
-
-
-def _evaluable(value: Any, loose: bool) -> bool:
-    if isinstance(value, str):
-        return loose or "${" in value
-    if isinstance(value, dict):
-        return _any_evaluable(value.values(), loose)
-    if isinstance(value, list):
-        return _any_evaluable(value, loose)
-    return False
-
-
-def _any_evaluable(values: Iterable[Any], loose: bool) -> bool:
-    return any(_evaluable(v, loose) for v in values)
 
 
 def _mapping(value: Any) -> dict[str, Any]:
