@@ -252,3 +252,12 @@ async def test_credentials_are_redacted_in_response_output(svc: FakeServices) ->
     out = await run(doc)
     assert "very-secret" not in str(out["request"])
     assert out["request"]["headers"]["authorization"] == "***"
+
+
+async def test_query_adds_to_the_endpoint_query_string(svc: FakeServices) -> None:
+    doc = workflow(f"""
+        method: get
+        endpoint: {svc.url}/httpbin/anything?fixed=1
+        query:
+          page: '2'""")
+    assert (await run(doc))["args"] == {"fixed": "1", "page": "2"}

@@ -192,9 +192,10 @@ async def perform(spec: HttpRequest, run: TaskRun) -> Any:
 
     client = run.instance.services.http
     try:
-        request = client.build_request(
-            method, uri, headers=headers, params=params or None, content=content, data=data
-        )
+        # `query` adds to the endpoint's own query string (httpx's `params` would
+        # replace it).
+        url = httpx.URL(uri).copy_merge_params(params) if params else uri
+        request = client.build_request(method, url, headers=headers, content=content, data=data)
         response = await client.send(request, auth=flow, follow_redirects=spec.redirect)
     except httpx.InvalidURL as exc:
         raise WorkflowError.configuration(f"invalid endpoint '{uri}': {exc}", where) from None
