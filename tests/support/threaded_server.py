@@ -16,12 +16,15 @@ class ThreadedServer:
     """``with ThreadedServer(app) as server: server.port``: started, answering, and
     stopped on exit."""
 
-    def __init__(self, app: Any, lifespan: Literal["on", "off"] = "off") -> None:
+    def __init__(
+        self, app: Any, lifespan: Literal["on", "off"] = "off", **options: Any
+    ) -> None:
+        """``options`` go to ``uvicorn.Config`` (TLS files, for instance)."""
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port: int = probe.getsockname()[1]
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                lifespan=lifespan)
+                                lifespan=lifespan, **options)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
 
