@@ -13,7 +13,7 @@ from podium.dsl import model as m
 from podium.dsl.durations import inline_seconds, iso_seconds
 from podium.engine.errors import WorkflowError
 from podium.engine.journal import COMPLETED, FAULTED, STARTED, TIMER, Parked
-from podium.engine.state import Instance, TaskRun
+from podium.engine.state import Arguments, Instance, TaskRun
 from podium.tasks import execute_kind
 
 CONTINUE, EXIT, END = "continue", "exit", "end"
@@ -137,15 +137,17 @@ async def run_task(
         journal.note(position, STARTED, {"task": reference, "input": raw_input})
     try:
         limit = timeout_seconds(task.timeout, instance, run, reference)
-        if limit is not None and journal.enabled:
-            # A task timeout is a durable timer too: it counts from the first start.
-            limit = await _remaining(run, f"{position}#timeout", limit)
         if limit is None:
             await _envelope(run)
         else:
+            # A task timeout is a durable timer too: it counts from the first start.
+            left = (
+                await _remaining(run, f"{position}#timeout", limit)
+                if journal.enabled else limit
+            )
             try:
-                with deadline(instance, limit):
-                    async with asyncio.timeout(limit):
+                with deadline(instance, left):
+                    async with asyncio.timeout(left):
                         await _envelope(run)
             except TimeoutError:
                 raise WorkflowError.timeout(
@@ -316,19 +318,6 @@ async def run_scope(
     return data, None
 
 
-async def run_tasks(
-    instance: Instance,
-    tasks: list[dict[str, Any]],
-    base: str,
-    data: Any,
-    local_vars: Mapping[str, Any],
-) -> tuple[Any, bool]:
-    """``run_scope`` for composite tasks: the output, and whether ``end`` was reached
-    (``exit`` only leaves this list)."""
-    data, flow = await run_scope(instance, tasks, base, base, data, local_vars)
-    return data, flow == END
-
-
 async def run_child(
     run: TaskRun,
     tasks: list[dict[str, Any]],
@@ -363,7 +352,7 @@ async def run_workflow(instance: Instance) -> Any:
     # dsl.md "Data Flow" (the diagram): the transformed workflow input is also
     # the initial value of $context.
     instance.context = data
-    output, _ = await run_tasks(instance, workflow.do, "/do", data, {})
+    output, _ = await run_scope(instance, workflow.do, "/do", "/do", data, {})
     await instance.journal.flush()
     if workflow.output is not None:
         if workflow.output.as_ is not None:
@@ -377,7 +366,5 @@ async def run_workflow(instance: Instance) -> Any:
     return output
 
 
-def _workflow_args(instance: Instance, stage: str) -> Any:
-    from podium.engine.state import Arguments
-
+def _workflow_args(instance: Instance, stage: str) -> Arguments:
     return Arguments(instance, None, stage)
