@@ -76,6 +76,40 @@ async def test_concurrent_opens_of_a_new_database(fresh_url: Callable[[], str]) 
         await asyncio.gather(*(store.close() for store in stores))
 
 
+async def test_an_older_database_is_upgraded_in_place(fresh_url: Callable[[], str]) -> None:
+    """A database written when only the first migration existed keeps its rows and
+    gains the later columns (with their defaults)."""
+    from podium.store.migrations import Migration
+    from podium.store.schema import MIGRATIONS, create_statements
+
+    url = fresh_url()
+    first: Migration = migrations()[0]
+    store = open_store(url)
+    dialect = store.dialect  # type: ignore[attr-defined]
+    statements = [*create_statements(dialect, MIGRATIONS), *first.statements(dialect)]
+    stamp = "'2026-01-01T00:00:00Z'" if url.startswith("sqlite") else "now()"
+    statements.append(f"INSERT INTO podium_migrations VALUES (1, '{first.name}', {stamp})")
+    statements.append(
+        "INSERT INTO podium_instances (id, namespace, name, version, status, created_at,"
+        f" updated_at) VALUES ('old', 'n', 'w', '1', 'pending', {stamp}, {stamp})"
+    )
+    if url.startswith("sqlite"):
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as connection:
+            for statement in statements:
+                connection.execute(statement)
+    else:
+        with psycopg.connect(url) as connection:
+            for statement in statements:
+                connection.execute(statement)
+    await store.open()
+    try:
+        old = await store.get_instance("old")
+        assert old is not None and old.crashes == 0 and old.claimed_seq is None
+    finally:
+        await store.close()
+    assert applied(url) == EXPECTED
+
+
 async def test_a_database_from_a_newer_podium_is_refused(fresh_url: Callable[[], str]) -> None:
     url = fresh_url()
     store = open_store(url)

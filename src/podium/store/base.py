@@ -50,6 +50,8 @@ class DefinitionRecord:
     document: dict[str, Any]  # the parsed definition (plain JSON data)
     source: str  # the text as deployed (YAML or JSON), for display
     created_at: datetime
+    # Resources named by relative path or file URI, read at deploy: {reference: digest}.
+    resources: dict[str, str] | None = None
 
 
 @dataclass
@@ -75,6 +77,8 @@ class InstanceRecord:
     request: str | None = None  # a pending control request: suspend, resume, cancel
     parent_id: str | None = None  # for subflows: the instance that started this one
     parent_position: str | None = None
+    crashes: int = 0  # worker stops without progress (see the quarantine in podium.worker)
+    claimed_seq: int | None = None  # journal length at the last claim
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ class Column:
     name: str
     kind: str  # text | integer | json | time
     nullable: bool = True
+    default: str | None = None  # an SQL literal; needed to add a NOT NULL column later
 
 
 @dataclass(frozen=True)
@@ -73,8 +74,18 @@ DEFINITIONS = Table(
         _json("document", False),
         _text("source", False),
         _time("created_at", False),
+        # The external resources the document names by relative path or file URI,
+        # read when it was deployed: {reference: sha256 digest in podium_resources}.
+        _json("resources"),
     ),
     primary_key=("namespace", "name", "version"),
+)
+
+# Resource texts by content (sha256 hex), shared by every definition that names them.
+RESOURCES = Table(
+    "podium_resources",
+    (_text("digest", False), _text("content", False), _time("created_at", False)),
+    primary_key=("digest",),
 )
 
 # Column order follows InstanceRecord so rows map onto it by position.
@@ -100,6 +111,12 @@ INSTANCES = Table(
         _text("request"),
         _text("parent_id"),
         _text("parent_position"),
+        # Times a worker stopped while running the instance (crashed, was killed,
+        # lost its lease) without the instance making progress in between.
+        Column("crashes", "integer", False, default="0"),
+        # The journal length when the instance was last claimed: a takeover that
+        # finds it unchanged knows the previous run made no progress.
+        Column("claimed_seq", "integer"),
     ),
     primary_key=("id",),
     unique=("key",),
@@ -134,12 +151,24 @@ JOURNAL = Table(
 )
 
 
+def column_definition(dialect: Dialect, column: Column) -> str:
+    """``name TYPE [NOT NULL] [DEFAULT x]``, for CREATE TABLE and ADD COLUMN."""
+    text = f"{column.name} {dialect.types[column.kind]}"
+    if not column.nullable:
+        text += " NOT NULL"
+    if column.default is not None:
+        text += f" DEFAULT {column.default}"
+    return text
+
+
+def add_column_statement(table: Table, column_name: str, dialect: Dialect) -> str:
+    column = next(c for c in table.columns if c.name == column_name)
+    return f"ALTER TABLE {table.name} ADD COLUMN {column_definition(dialect, column)}"
+
+
 def create_statements(dialect: Dialect, table: Table) -> list[str]:
     """``CREATE ... IF NOT EXISTS`` statements for a table and its indexes."""
-    lines = [
-        f"{c.name} {dialect.types[c.kind]}{'' if c.nullable else ' NOT NULL'}"
-        for c in table.columns
-    ]
+    lines = [column_definition(dialect, c) for c in table.columns]
     lines.append(f"PRIMARY KEY ({', '.join(table.primary_key)})")
     lines.extend(f"UNIQUE ({name})" for name in table.unique)
     body = ",\n  ".join(lines)

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from podium.store._dialect import Dialect
-from podium.store.schema import DEFINITIONS, INSTANCES, JOURNAL, create_statements
+from podium.store.schema import DEFINITIONS, INSTANCES, JOURNAL, Table, create_statements
+
+# The columns later migrations added: this one creates the tables as they first were.
+_ADDED_LATER = {"resources", "crashes", "claimed_seq"}
+
+
+def _original(table: Table) -> Table:
+    return replace(table, columns=tuple(c for c in table.columns if c.name not in _ADDED_LATER))
 
 
 def statements(dialect: Dialect) -> list[str]:
     return [
-        s for table in (DEFINITIONS, INSTANCES, JOURNAL) for s in create_statements(dialect, table)
+        s
+        for table in (DEFINITIONS, INSTANCES, JOURNAL)
+        for s in create_statements(dialect, _original(table))
     ]
