@@ -7,6 +7,9 @@ import pytest
 from tests.support.fake_services import FakeServices
 from tests.support.postgres import PostgresServer, postgres_server
 
+# Every test has a timeout (pyproject), and a run that cannot be interrupted exits.
+pytest_plugins = ["tests.support.hang_guard"]
+
 
 @pytest.fixture(scope="session")
 def fake_services() -> Iterator[FakeServices]:

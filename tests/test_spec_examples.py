@@ -35,6 +35,7 @@ from podium.events.bus import InProcessBus
 from tests.support.fake_services import PETS, FakeServices
 from tests.support.grpc_server import PROTO, GreeterServer
 from tests.support.oauth_server import CLIENTS, OAuthServer
+from tests.support.repeating import repeating
 from tests.support.spec import SPEC_DIR
 
 EXAMPLES = SPEC_DIR / "examples"
@@ -98,7 +99,8 @@ def rewrite(name: str, *pairs: tuple[str, str]) -> str:
 async def execute(text: str, data: Any = None, *, seconds: float = 20,
                   **options: Any) -> Execution:
     options.setdefault("settings", ALLOW_ALL)
-    async with podium.Runtime(**options) as runtime, asyncio.timeout(seconds):
+    # The runtime's exit is bounded too: it closes what the run opened.
+    async with asyncio.timeout(seconds), podium.Runtime(**options) as runtime:
         return await runtime.execute(text, data)
 
 
@@ -295,26 +297,20 @@ class Broker:
 
         client = await nats.connect(f"nats://127.0.0.1:{NATS_PORT}", connect_timeout=2)
 
-        async def publish() -> None:
-            number = 0
-            while True:
-                for user, first in ((self.user, "Ada"), ("someone-else", "Ada"),
-                                    (self.user, "Grace")):
-                    payload = {"from": {"firstName": first, "lastName": "Lovelace"},
-                               "n": number}
-                    await client.publish(subject, json.dumps(payload).encode(),
-                                         headers={"correlationId": user})
-                    number += 1
-                await client.flush()
-                await asyncio.sleep(0.05)
+        async def publish(number: int) -> None:
+            for index, (user, first) in enumerate(((self.user, "Ada"), ("someone-else", "Ada"),
+                                                   (self.user, "Grace"))):
+                payload = {"from": {"firstName": first, "lastName": "Lovelace"},
+                           "n": 3 * number + index}
+                await client.publish(subject, json.dumps(payload).encode(),
+                                     headers={"correlationId": user})
+            await client.flush(timeout=5)
 
-        task = asyncio.create_task(publish())
         try:
-            yield
+            # At most a minute of notifications, whatever happens to the test.
+            async with repeating(publish, interval=0.05, rounds=1200):
+                yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
             await client.close()
 
 

@@ -13,7 +13,8 @@ import contextlib
 import json
 import socket
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from textwrap import dedent, indent
 from typing import Any
@@ -25,6 +26,7 @@ import pytest
 
 from podium import Runtime, WorkflowError, load
 from tests.durability.helpers import ended, journaled, runtime_on, working
+from tests.support.repeating import repeating
 
 SUPPORT = Path(__file__).parents[1] / "support" / "asyncapi"
 COMMUNICATION = "https://serverlessworkflow.io/spec/1.0.0/errors/communication"
@@ -157,32 +159,20 @@ async def test_amqp_exchange_binding_routes_by_the_channel_address(place: Place)
           payload: {event: shipped}
         """)
     consumer = asyncio.create_task(run(receive))
-    # The subscription's queue is private: publish until it is bound.
-    while not consumer.done():
-        await run(publish)
-        await asyncio.sleep(0.05)
+    # The subscription's queue is private: publish until it is bound (its `for`
+    # window ends it within 5 s).
+    async with asyncio.timeout(30):
+        while not consumer.done():
+            await run(publish)
+            await asyncio.sleep(0.05)
     assert (await consumer)[0]["payload"] == {"event": "shipped"}
 
 
-@contextlib.asynccontextmanager
-async def publishing(send: Callable[[int], Any]) -> AsyncIterator[None]:
-    """Publish ``{n: 0, 1, ...}`` every 20 ms while the block runs: NATS and MQTT
-    keep no message for a subscriber that has not subscribed yet."""
-
-    async def loop() -> None:
-        n = 0
-        while True:
-            await send(n)
-            n += 1
-            await asyncio.sleep(0.02)
-
-    task = asyncio.create_task(loop())
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+def publishing(send: Callable[[int], Awaitable[None]]) -> AbstractAsyncContextManager[None]:
+    """Publish ``{n: 0, 1, ...}`` every 20 ms while the block runs (a minute at
+    most): NATS and MQTT keep no message for a subscriber that has not
+    subscribed yet."""
+    return repeating(send, interval=0.02, rounds=3000)
 
 
 def consecutive(values: list[int]) -> bool:

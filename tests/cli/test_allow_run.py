@@ -80,5 +80,8 @@ def test_a_worker_runs_processes_it_is_allowed_to(echo: Path, sqlite: str) -> No
         eventually(status_is(sqlite, started, "completed", "faulted"), what="the run ends")
     finally:
         worker.send_signal(signal.SIGTERM)
-        worker.communicate(timeout=10)
+        try:
+            worker.communicate(timeout=10)
+        finally:
+            worker.kill()
     assert instance(sqlite, started)["output"] == "hello"

@@ -98,7 +98,10 @@ def test_an_interrupted_run_is_finished_by_a_worker(
         eventually(status_is(sqlite, instance_id, "completed"), what="the worker to finish")
     finally:
         worker.send_signal(signal.SIGTERM)
-        worker.communicate(timeout=10)
+        try:
+            worker.communicate(timeout=10)
+        finally:
+            worker.kill()
     assert instance(sqlite, instance_id)["output"] == {"done": True}
     timers = [e for e in history(sqlite, instance_id) if e["kind"] == "timer"]
     assert len(timers) == 1  # the worker kept the original due time

@@ -43,9 +43,14 @@ async def test_branches_run_concurrently() -> None:
               - three:
                   wait: {milliseconds: 200}
     """
-    started = time.monotonic()
-    assert await run(body, {"x": 1}) == [{"x": 1}, {"x": 1}, {"x": 1}]
-    assert time.monotonic() - started < 0.5
+    execution, events = await execute(body, {"x": 1})
+    assert execution.output == [{"x": 1}, {"x": 1}, {"x": 1}]
+    # Concurrent, whatever the machine's speed: every wait started before any ended.
+    waits = {f"/do/0/both/fork/branches/{i}/{name}"
+             for i, name in enumerate(("one", "two", "three"))}
+    phases = [e["type"].split(".")[-2] for e in events if e["data"].get("task") in waits]
+    phases = [phase for phase in phases if phase in ("started", "completed")]
+    assert phases == ["started"] * 3 + ["completed"] * 3, phases
 
 
 async def test_branch_references_and_output_feed_the_next_task() -> None:
@@ -89,7 +94,7 @@ async def test_compete_returns_the_winners_output_and_cancels_the_others() -> No
     elapsed = time.monotonic() - started
     assert execution.status == "completed"
     assert execution.output == {"winner": "fast"}
-    assert elapsed < 2, "the losing branch was left running"
+    assert elapsed < 5, "the losing branch was left running"  # it waits 10 s
     cancelled = {e["data"]["task"] for e in of_type(events, "task.cancelled")}
     assert "/do/0/race/fork/branches/0/slow" in cancelled
     assert "/do/0/race/fork/branches/0/slow/do/0/pause" in cancelled
@@ -141,7 +146,7 @@ async def test_a_faulting_branch_faults_the_fork_and_cancels_the_others() -> Non
     """
     started = time.monotonic()
     execution, events = await execute(body)
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 5  # half of the wait the fault cancels
     assert execution.status == "faulted"
     assert execution.error is not None
     assert execution.error.type == "https://example.com/errors/broken"

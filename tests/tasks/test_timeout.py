@@ -10,6 +10,9 @@ import pytest
 from tests.engine.harness import ERRORS, execute, run
 
 TIMEOUT = ERRORS + "timeout"
+# Seconds within which a timed-out run ends: half of the 10 s waits it interrupts,
+# so that a slow machine never fails it and a timeout that does not fire always does.
+INTERRUPTED = 5
 
 TASK_TIMEOUTS = [
     pytest.param(
@@ -52,7 +55,7 @@ TASK_TIMEOUTS = [
 async def test_task_timeout_interrupts_the_task(body: str) -> None:
     started = time.monotonic()
     execution, events = await execute(body)
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < INTERRUPTED
     assert execution.status == "faulted"
     error = execution.error
     assert error is not None
@@ -77,7 +80,7 @@ async def test_task_timeout_cancels_the_work_inside_the_task() -> None:
     """
     started = time.monotonic()
     execution, events = await execute(body)
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < INTERRUPTED
     assert execution.error is not None
     assert execution.error.type == TIMEOUT
     assert execution.error.instance == "/do/0/group"
@@ -116,7 +119,7 @@ async def test_task_timeout_can_be_caught() -> None:
     """
     started = time.monotonic()
     assert await run(body) == {"timedOut": "/do/0/guarded/try/0/slow"}
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < INTERRUPTED
 
 
 WORKFLOW_TIMEOUTS = [
@@ -154,7 +157,7 @@ WORKFLOW_TIMEOUTS = [
 async def test_workflow_timeout_interrupts_the_workflow(body: str) -> None:
     started = time.monotonic()
     execution, events = await execute(body)
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < INTERRUPTED
     assert execution.status == "faulted"
     assert execution.error is not None
     assert execution.error.type == TIMEOUT
@@ -185,7 +188,7 @@ async def test_workflow_timeout_is_not_caught_by_a_try_inside_it() -> None:
     """
     started = time.monotonic()
     execution, _ = await execute(body)
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < INTERRUPTED
     assert execution.status == "faulted"
     assert execution.error is not None
     assert execution.error.type == TIMEOUT

@@ -421,7 +421,9 @@ async def test_retry_of_a_real_service_error(fake_services: FakeServices) -> Non
 
 # --- backoff --------------------------------------------------------------------------
 
-DELAY_MS = 40
+# Long enough that a loaded machine's scheduling delays (tens of ms) stay well
+# under one delay, which separates each factor from the next.
+DELAY_MS = 250
 
 
 async def _retry_gaps(backoff: str) -> list[float]:
@@ -465,8 +467,8 @@ async def test_backoff_scales_the_delay(backoff: str, factors: list[int]) -> Non
     delay = DELAY_MS / 1000
     for gap, factor in zip(gaps, factors, strict=True):
         assert gap >= factor * delay * 0.9, (backoff, gaps)
-        # Generous slack above, yet below the next factor's delay.
-        assert gap < factor * delay + 0.035, (backoff, gaps)
+        # Below the next factor's delay: a whole delay of headroom for scheduling.
+        assert gap < (factor + 1) * delay, (backoff, gaps)
 
 
 # --- nesting and timeouts -------------------------------------------------------------
@@ -522,7 +524,8 @@ async def test_timed_out_attempts_are_retried() -> None:
     """
     started = time.monotonic()
     _, events = await execute(body)
-    assert time.monotonic() - started < 2
+    # Half of what a single attempt that was not interrupted would take.
+    assert time.monotonic() - started < 5
     assert len(of_type(events, "task.retried")) == 2
     slow_faults = [e for e in of_type(events, "task.faulted")
                    if e["data"]["task"] == "/do/0/guarded/try/0/slow"]
@@ -548,5 +551,5 @@ async def test_workflow_timeout_interrupts_a_retry_delay() -> None:
     """
     started = time.monotonic()
     error = await fault(body)
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 5  # half of the retry delay it interrupts
     assert error.type == ERRORS + "timeout"

@@ -23,7 +23,7 @@ async def test_wait_pauses_for_the_duration_and_passes_its_input_on(duration: st
     started = time.monotonic()
     assert await run(body, {"kept": True}) == {"kept": True}
     elapsed = time.monotonic() - started
-    assert 0.05 <= elapsed < 1
+    assert 0.05 <= elapsed < 5  # not a unit off: 50 s
 
 
 async def test_wait_duration_from_an_expression() -> None:
@@ -34,7 +34,7 @@ async def test_wait_duration_from_an_expression() -> None:
     """
     started = time.monotonic()
     await run(body, {"delay": "PT0.05S"})
-    assert 0.05 <= time.monotonic() - started < 1
+    assert 0.05 <= time.monotonic() - started < 5
 
 
 async def test_waiting_reports_the_waiting_status_phase() -> None:
