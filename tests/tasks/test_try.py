@@ -12,6 +12,9 @@ from tests.support.fake_services import FakeServices
 
 COMMUNICATION = ERRORS + "communication"
 LEGACY_COMMUNICATION = "https://serverlessworkflow.io/dsl/errors/types/communication"
+OPEN_WORKFLOW_COMMUNICATION = (
+    "https://open-workflow-specification.org/spec/1.0.0/errors/communication"
+)
 
 RAISING = """
 do:
@@ -53,8 +56,10 @@ def _raising(filter_yaml: str) -> str:
         "details: the pet store is down",
         f"type: {COMMUNICATION}\nstatus: 503\ntitle: Service Unavailable",
         f"type: {LEGACY_COMMUNICATION}",
+        f"type: {OPEN_WORKFLOW_COMMUNICATION}",
     ],
-    ids=["type", "status", "instance", "title", "details", "several", "pre-1.0-type"],
+    ids=["type", "status", "instance", "title", "details", "several", "pre-1.0-type",
+         "open-workflow-type"],
 )
 async def test_matching_filter_catches_the_error(filter_yaml: str) -> None:
     out = await run(_raising(filter_yaml))

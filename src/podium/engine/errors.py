@@ -11,10 +11,16 @@ from http import HTTPStatus
 from typing import Any
 
 SPEC_ERRORS = "https://serverlessworkflow.io/spec/1.0.0/errors/"
-# Pre-1.0 drafts (and the official CTK's try scenario) spell the standard types
-# ``https://serverlessworkflow.io/dsl/errors/types/<kind>``; catch filters treat
-# those URIs as aliases of the 1.0 ones.
+# Other spellings of the standard types, aliases of the 1.0 ones wherever a type
+# is compared (catch filters) or defaulted (status, title); errors Podium raises
+# keep the 1.0 spelling. dsl-reference "Standard Error Types" names the 1.0 URIs:
+# - pre-1.0 drafts (and the official CTK's try scenario):
+#   ``https://serverlessworkflow.io/dsl/errors/types/<kind>``;
+# - the specification renamed (its main branch and CTK use these):
+#   ``https://open-workflow-specification.org/spec/1.0.0/errors/<kind>``.
 LEGACY_ERRORS = "https://serverlessworkflow.io/dsl/errors/types/"
+OPEN_WORKFLOW_ERRORS = "https://open-workflow-specification.org/spec/1.0.0/errors/"
+ALIAS_PREFIXES = (LEGACY_ERRORS, OPEN_WORKFLOW_ERRORS)
 
 CONFIGURATION = SPEC_ERRORS + "configuration"
 VALIDATION = SPEC_ERRORS + "validation"
@@ -59,9 +65,13 @@ def _default_title(error_type: str, status: int) -> str:
 
 
 def canonical_type(error_type: str) -> str:
-    """Map a pre-1.0 standard error type URI onto its 1.0 spelling."""
-    if error_type.startswith(LEGACY_ERRORS):
-        return SPEC_ERRORS + error_type[len(LEGACY_ERRORS) :]
+    """The 1.0 spelling of a standard error type given under one of its aliases
+    (``ALIAS_PREFIXES``); any other type as it is. Only the standard kinds are
+    aliased: ``<alias>/custom`` is a type of its own."""
+    for prefix in ALIAS_PREFIXES:
+        if error_type.startswith(prefix):
+            standard = SPEC_ERRORS + error_type[len(prefix) :]
+            return standard if standard in DEFAULT_STATUS else error_type
     return error_type
 
 
@@ -77,7 +87,9 @@ class WorkflowError(Exception):
         instance: str | None = None,
     ) -> None:
         self.type = type
-        self.status = status if status is not None else DEFAULT_STATUS.get(type, 500)
+        self.status = (
+            status if status is not None else DEFAULT_STATUS.get(canonical_type(type), 500)
+        )
         self.title = title if title is not None else _default_title(type, self.status)
         self.detail = detail
         self.instance = instance
