@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from podium import Runtime, WorkflowError
@@ -141,6 +142,69 @@ async def test_expiring_token_is_refreshed_with_its_refresh_token(
         await runtime.run(doc)
     grants = [r.grant for r in oauth.token_requests]
     assert grants == ["client_credentials", "refresh_token"]
+
+
+@pytest.fixture
+def stale_at_once(oauth: OAuthServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tokens are stale as soon as they are issued: the next call refreshes."""
+    oauth.expires_in = 20
+    monkeypatch.setattr(oauth2_module, "REFRESH_FRACTION", 1.0)
+
+
+@pytest.mark.usefixtures("stale_at_once")
+async def test_a_refused_refresh_token_falls_back_to_the_grant(oauth: OAuthServer) -> None:
+    doc = call(f"{oauth.url}/protected", client_credentials(oauth.url))
+    async with Runtime() as runtime:
+        await runtime.run(doc)
+        oauth.refresh.clear()  # revoked: the endpoint answers 400 invalid_grant
+        assert await runtime.run(doc) == {"grant": "client_credentials", "client": "app"}
+    grants = [r.grant for r in oauth.token_requests]
+    assert grants == ["client_credentials", "refresh_token", "client_credentials"]
+
+
+@pytest.mark.usefixtures("stale_at_once")
+async def test_a_failing_token_endpoint_is_not_asked_for_the_grant_again(
+    oauth: OAuthServer,
+) -> None:
+    doc = call(f"{oauth.url}/protected", client_credentials(oauth.url))
+    async with Runtime() as runtime:
+        await runtime.run(doc)
+        oauth.refresh_status = 503
+        with pytest.raises(WorkflowError) as caught:
+            await runtime.run(doc)
+    assert caught.value.type == AUTHENTICATION
+    assert "answered 503" in (caught.value.detail or "")
+    assert [r.grant for r in oauth.token_requests] == ["client_credentials", "refresh_token"]
+
+
+class _RefreshUnreachable(httpx.AsyncBaseTransport):
+    """The network, failing for refresh requests only."""
+
+    def __init__(self) -> None:
+        self._network = httpx.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if b"grant_type=refresh_token" in request.content:
+            raise httpx.ConnectError("connection refused", request=request)
+        return await self._network.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._network.aclose()
+
+
+@pytest.mark.usefixtures("stale_at_once")
+async def test_an_unreachable_token_endpoint_is_not_asked_for_the_grant_again(
+    oauth: OAuthServer,
+) -> None:
+    doc = call(f"{oauth.url}/protected", client_credentials(oauth.url))
+    async with (httpx.AsyncClient(transport=_RefreshUnreachable()) as client,
+                Runtime(http_client=client) as runtime):
+        await runtime.run(doc)
+        with pytest.raises(WorkflowError) as caught:
+            await runtime.run(doc)
+    assert caught.value.type == AUTHENTICATION
+    assert "could not be reached: connection refused" in (caught.value.detail or "")
+    assert [r.grant for r in oauth.token_requests] == ["client_credentials"]
 
 
 async def test_token_without_expiry_is_not_reused(oauth: OAuthServer) -> None:

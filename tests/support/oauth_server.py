@@ -76,6 +76,8 @@ class OAuthServer:
     def __init__(self) -> None:
         self.url = ""
         self.expires_in: int | None = 3600
+        # When set, refresh_token requests get this status (a failing endpoint).
+        self.refresh_status: int | None = None
         self.token_requests: list[TokenRequest] = []
         self.hits: Counter[str] = Counter()
         self.access: dict[str, Issued] = {}
@@ -115,6 +117,8 @@ class OAuthServer:
             if USERS.get(str(user)) != params.get("password"):
                 return self._error(400, "invalid_grant", "wrong username or password")
         elif grant == "refresh_token":
+            if self.refresh_status is not None:
+                return self._error(self.refresh_status, "temporarily_unavailable", "try later")
             if params.get("refresh_token") not in self.refresh:
                 return self._error(400, "invalid_grant", "unknown refresh token")
         elif grant == "urn:ietf:params:oauth:grant-type:token-exchange":
@@ -236,6 +240,7 @@ class OAuthServer:
 
     def reset(self) -> None:
         self.expires_in = 3600
+        self.refresh_status = None
         self.token_requests.clear()
         self.hits.clear()
 

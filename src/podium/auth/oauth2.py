@@ -8,7 +8,12 @@ user in a browser and is refused.
 
 Tokens are cached per runtime, keyed by the policy's evaluated properties and
 the token endpoint, until shortly before ``expires_in`` (a response without it
-is not cached). An expired token with a refresh token is refreshed first.
+is not cached). An expired token with a refresh token is refreshed first; when
+the token endpoint refuses the refresh token (expired or revoked), the policy's
+own grant is asked instead. Any other failure of the refresh (the endpoint
+unreachable, a server error, an answer without a token) faults the task: asking
+again with the full grant would hide it, and send the client's credentials to
+an endpoint that is failing.
 """
 
 from __future__ import annotations
@@ -40,6 +45,13 @@ FORM = "application/x-www-form-urlencoded"
 # does not expire between being picked and being checked by the resource.
 REFRESH_MARGIN = 30.0
 REFRESH_FRACTION = 0.1
+# RFC 6749 5.2: how a token endpoint refuses a grant (400 ``invalid_grant`` for an
+# expired or revoked refresh token; 401 ``invalid_client``).
+REFUSED = frozenset({400, 401})
+
+
+class _Refused(WorkflowError):
+    """The token endpoint answered with an OAuth error response: it refuses the grant."""
 
 
 @dataclass
@@ -110,8 +122,8 @@ async def _obtain(url: str, fields: dict[str, Any], stale: _Token | None,
         try:
             return await _request(url, {**fields, "grant": "refresh_token",
                                         "subject": {"token": stale.refresh}}, run)
-        except WorkflowError:
-            pass  # the refresh token expired or was revoked: the grant itself still works
+        except _Refused:
+            pass  # the refresh token expired or was revoked: the grant itself may still work
     return await _request(url, fields, run)
 
 
@@ -212,8 +224,11 @@ def _token_from(response: httpx.Response, url: str, run: TaskRun) -> _Token:
             reason = str(payload["error"])
             if payload.get("error_description"):
                 reason += f": {payload['error_description']}"
-        raise failure(f"the token endpoint {url} answered {response.status_code} "
-                      f"{response.reason_phrase}" + (f" ({reason})" if reason else ""), run)
+        error = failure(f"the token endpoint {url} answered {response.status_code} "
+                        f"{response.reason_phrase}" + (f" ({reason})" if reason else ""), run)
+        if response.status_code in REFUSED:
+            raise _Refused(error.type, error.status, error.title, error.detail, error.instance)
+        raise error
     if not isinstance(payload, dict) or not isinstance(payload.get("access_token"), str):
         raise failure(f"the token endpoint {url} answered without an access_token", run)
     token_type = str(payload.get("token_type") or "Bearer")
