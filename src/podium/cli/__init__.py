@@ -29,6 +29,7 @@ import typer
 
 from podium import __version__
 from podium.cli import _instances, _run, _start, _worker, _workflows
+from podium.cli._help import PodiumGroup
 from podium.cli._output import EXIT_FAILED
 
 app = typer.Typer(
@@ -39,6 +40,7 @@ app = typer.Typer(
     # User errors are reported as messages; anything else is a bug whose plain
     # traceback is the most useful report.
     pretty_exceptions_enable=False,
+    cls=PodiumGroup,  # help that reads like a command line's (see _help)
 )
 app.command(name="run")(_run.run)
 app.command(name="validate")(_run.validate_files)

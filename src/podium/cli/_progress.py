@@ -8,6 +8,7 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
+from podium.cli._output import printable
 from podium.engine.lifecycle import CloudEvent
 
 _MARKS = {
@@ -35,11 +36,12 @@ class Progress:
         if kind.startswith("task."):
             self._task(kind.removeprefix("task."), data)
         elif kind in _WORKFLOW_PHASES:
-            self._console.print(Text(f"workflow {data.get('name', '')} "
-                                     f"{kind.removeprefix('workflow.')}", style="bold"))
+            self._console.print(Text(printable(f"workflow {data.get('name', '')} "
+                                               f"{kind.removeprefix('workflow.')}"),
+                                     style="bold"))
 
     def _task(self, phase: str, data: dict[str, Any]) -> None:
-        task = str(data.get("task", "?"))
+        task = printable(str(data.get("task", "?")))
         if phase == "started":
             self._started[task] = time.perf_counter()
             self._console.print(Text.assemble(("▶ ", "blue"), task))
@@ -53,5 +55,5 @@ class Progress:
         suffix = ""
         if phase == "faulted":
             error = data.get("error") or {}
-            suffix = f": {error.get('title') or error.get('type', '')}"
+            suffix = printable(f": {error.get('title') or error.get('type', '')}")
         self._console.print(Text.assemble(_MARKS[phase], f"{task} {phase}{elapsed}{suffix}"))

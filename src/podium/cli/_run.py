@@ -8,7 +8,6 @@ journaled, so that a run killed mid-way is finished by ``podium worker``.
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,10 +29,13 @@ from podium.cli._output import (
     EXIT_HANDED_OFF,
     EXIT_INTERRUPTED,
     EXIT_INVALID,
+    json_text,
+    printable,
     problem_line,
     stderr,
     stdout,
     usage_error,
+    write_json,
 )
 from podium.cli._progress import Progress
 from podium.cli._session import opened_runtime, run_async
@@ -130,17 +132,18 @@ def _report(outcome: Execution | _Interrupted) -> None:
         ))
         raise typer.Exit(EXIT_INTERRUPTED)
     if outcome.status == "completed":
-        sys.stdout.write(json.dumps(outcome.output, indent=2, ensure_ascii=False) + "\n")
+        write_json(outcome.output)
         return
     if outcome.error is not None:
         problem = outcome.error.to_dict()
         summary = problem.get("title") or problem["type"]
         detail = f": {problem['detail']}" if problem.get("detail") else ""
         console.print(Text.assemble(
-            ("✗ faulted ", "bold red"), f"at {problem.get('instance', '/')}: {summary}{detail}"
+            ("✗ faulted ", "bold red"),
+            printable(f"at {problem.get('instance', '/')}: {summary}{detail}"),
         ))
         # Written raw, never through Rich: one compact line that tools parse.
-        sys.stderr.write(json.dumps(problem, separators=(",", ":"), ensure_ascii=False) + "\n")
+        sys.stderr.write(json_text(problem, indent=None) + "\n")
         sys.stderr.flush()
         raise typer.Exit(EXIT_FAILED)
     if outcome.status == "cancelled":

@@ -1,15 +1,22 @@
-"""The human views: Rich tables of instances, journals and definitions."""
+"""The human views: Rich tables of instances, journals and definitions.
+
+Every cell is a ``Text`` of ``printable`` text: never Rich markup (an output
+holding ``[/]`` is data, not a style), never a terminal control character.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.table import Table
 from rich.text import Text
 
+from podium.cli._output import printable
 from podium.cli._records import workflow_ref
 from podium.store import DefinitionRecord, InstanceRecord, JournalEntry
 
@@ -34,8 +41,17 @@ def when(value: datetime | None, *, precise: bool = False) -> str:
     return text.replace("+00:00", "Z")
 
 
+def when_short(value: datetime | None) -> str:
+    """``01-05 09:12Z``: for a table that cannot afford the full time."""
+    return "" if value is None else value.astimezone(UTC).strftime("%m-%d %H:%MZ")
+
+
+def cell(value: str | None, style: str = "") -> Text:
+    return Text(printable(value or ""), style=style)
+
+
 def status(value: str) -> Text:
-    return Text(value, style=STATUS_STYLES.get(value, ""))
+    return cell(value, STATUS_STYLES.get(value, ""))
 
 
 def compact(value: Any, width: int = SUMMARY_WIDTH) -> str:
@@ -43,19 +59,88 @@ def compact(value: Any, width: int = SUMMARY_WIDTH) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def instances(records: Sequence[InstanceRecord]) -> Table:
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    for column in ("id", "workflow", "status", "created", "ended"):
-        table.add_column(column, no_wrap=True)
+@dataclass(frozen=True)
+class _Column:
+    name: str
+    value: Callable[[InstanceRecord], str]
+
+
+_ID = _Column("id", lambda r: r.id)
+_WORKFLOW = _Column("workflow", lambda r: workflow_ref(r.namespace, r.name, r.version))
+_STATUS = _Column("status", lambda r: r.status)
+_CREATED = _Column("created", lambda r: when(r.created_at))
+_ENDED = _Column("ended", lambda r: when(r.ended_at))
+_CREATED_SHORT = _Column("created", lambda r: when_short(r.created_at))
+# What `instances list` shows, widest first: the first layout whose columns all fit
+# the terminal whole is used. An id is never cut: times are shortened, then
+# dropped, and the workflow is the one column that may end in "…" (last layout).
+_LAYOUTS = (
+    (_ID, _WORKFLOW, _STATUS, _CREATED, _ENDED),
+    (_ID, _WORKFLOW, _STATUS, _CREATED),
+    (_ID, _WORKFLOW, _STATUS, _CREATED_SHORT),
+    (_ID, _WORKFLOW, _STATUS),
+)
+_GAP = 2  # between columns: Table(box=None) pads each side by one
+_MIN_WORKFLOW = 12
+
+
+class _Fitted:
+    """A table built when it is printed, for the width it is printed in."""
+
+    def __init__(self, build: Callable[[int], Table]) -> None:
+        self._build = build
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self._build(options.max_width)
+
+
+def instances(records: Sequence[InstanceRecord]) -> RenderableType:
+    """The instances as a table fitted to the console it is printed on."""
+    return _Fitted(lambda width: _instance_table(records, width))
+
+
+def _instance_table(records: Sequence[InstanceRecord], width: int) -> Table:
+    columns, workflow_width = _layout(records, width)
+    needed = sum(_natural(column, records) for column in columns if column is not _WORKFLOW)
+    needed += _GAP * (len(columns) - 1) + (workflow_width or 0)
+    # Wider than the terminal only when the id and status alone do not fit: the
+    # terminal then wraps the lines, it does not cut them.
+    table = Table(box=None, header_style="bold", pad_edge=False,
+                  width=needed if needed > width else None)
+    for column in columns:
+        if column is _WORKFLOW:
+            table.add_column(column.name, no_wrap=True, overflow="ellipsis",
+                             max_width=workflow_width)
+        else:
+            table.add_column(column.name, no_wrap=True, overflow="ignore")
     for record in records:
-        table.add_row(
-            record.id,
-            workflow_ref(record.namespace, record.name, record.version),
-            status(record.status),
-            when(record.created_at),
-            when(record.ended_at),
-        )
+        table.add_row(*(status(record.status) if column is _STATUS
+                        else cell(column.value(record)) for column in columns))
     return table
+
+
+def _natural(column: _Column, records: Sequence[InstanceRecord]) -> int:
+    """The width of ``column`` with every value whole."""
+    return max([len(column.name), *(len(printable(column.value(r))) for r in records)])
+
+
+def _layout(records: Sequence[InstanceRecord],
+            width: int) -> tuple[tuple[_Column, ...], int | None]:
+    """The columns to show, and the workflow's width when it must be cut."""
+    def natural(column: _Column) -> int:
+        return _natural(column, records)
+
+    for columns in _LAYOUTS:
+        needed = sum(natural(column) for column in columns) + _GAP * (len(columns) - 1)
+        if needed <= width:
+            return columns, None
+    # The workflow shares what the id and the status leave, cut with "…"; on a
+    # terminal narrower still, the line is as wide as they need.
+    columns = (_ID, _WORKFLOW, _STATUS)
+    left = width - natural(_ID) - natural(_STATUS) - _GAP * 2
+    if left >= _MIN_WORKFLOW:
+        return columns, left
+    return (_ID, _STATUS), None
 
 
 def instance(record: InstanceRecord) -> Table:
@@ -84,7 +169,8 @@ def instance(record: InstanceRecord) -> Table:
         rows.append(("error", json.dumps(record.error, indent=2, ensure_ascii=False)))
     for name, value in rows:
         if value:
-            table.add_row(name, value)
+            table.add_row(name, value if isinstance(value, Text) else
+                          Text(printable(value, lines=True)))
     return table
 
 
@@ -118,9 +204,9 @@ def journal(entries: Sequence[JournalEntry]) -> Table:
         table.add_row(
             str(entry.seq if entry.seq is not None else ""),
             when(entry.at, precise=True),
-            entry.position,
-            entry.kind,
-            _summary(entry),
+            cell(entry.position),
+            cell(entry.kind),
+            cell(_summary(entry)),
         )
     return table
 
@@ -130,6 +216,6 @@ def definitions(records: Sequence[DefinitionRecord]) -> Table:
     for column in ("workflow", "deployed"):
         table.add_column(column, no_wrap=True)
     for record in records:
-        table.add_row(workflow_ref(record.namespace, record.name, record.version),
+        table.add_row(cell(workflow_ref(record.namespace, record.name, record.version)),
                       when(record.created_at))
     return table

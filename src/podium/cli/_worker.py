@@ -6,11 +6,12 @@ import logging
 import sys
 import time
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from podium.cli._arguments import AllowRunOption, StoreOption, parse_duration, settings
+from podium.cli._output import printable
 from podium.cli._session import opened_runtime, run_async, scrub
 from podium.cli._signals import stop_on_signals
 from podium.config import Settings
@@ -22,7 +23,18 @@ log = logging.getLogger("podium.cli.worker")
 
 
 class _UtcFormatter(logging.Formatter):
-    """``2026-01-02T03:04:05.678Z message``, the level named when worse than info."""
+    """``2026-01-02T03:04:05.678Z message``, the level named when worse than info.
+    What a record carries from documents (a fault's title, say) is made printable:
+    its message stays one line, a traceback keeps its lines."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return printable(super().formatMessage(record))
+
+    def formatException(self, ei: Any) -> str:
+        return printable(super().formatException(ei), lines=True)
+
+    def formatStack(self, stack_info: str) -> str:
+        return printable(super().formatStack(stack_info), lines=True)
 
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)
