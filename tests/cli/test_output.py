@@ -99,6 +99,14 @@ def test_error_lines_are_escaped(tmp_path: Path) -> None:
     assert "\\x1b[2Jnone" in result.stderr
 
 
+def test_validate_problems_are_escaped(tmp_path: Path) -> None:
+    hostile = workflow(tmp_path, "unknown", '  - "\\e[2Jstep":\n      "\\e[31mbogus": {}\n')
+    code, stdout, stderr = invoke("validate", hostile)
+    assert code == 2
+    assert stdout and not UNSAFE.search(stdout + stderr), repr(stdout)
+    assert "\\x1b[" in stdout
+
+
 def test_worker_log_lines_are_escaped(tmp_path: Path, sqlite: str) -> None:
     instance_id = ok("start", raising(tmp_path), "--input", HOSTILE_INPUT, "--store",
                      sqlite).strip()
