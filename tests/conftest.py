@@ -7,8 +7,12 @@ import pytest
 from tests.support.fake_services import FakeServices
 from tests.support.postgres import PostgresServer, postgres_server
 
-# Every test has a timeout (pyproject), and a run that cannot be interrupted exits.
-pytest_plugins = ["tests.support.hang_guard"]
+pytest_plugins = [
+    # Every test has a timeout (pyproject), and a run that cannot be interrupted exits.
+    "tests.support.hang_guard",
+    # The container engine fixtures: explicitly absent, or podman with a local image.
+    "tests.support.containers",
+]
 
 
 @pytest.fixture(scope="session")

@@ -24,6 +24,9 @@ class Settings:
     secrets_path: Path | None = None
     # The `default` catalog (dsl.md "Default Catalog"): a directory or a URL.
     default_catalog: str | None = None
+    # The container engine CLI for `run: container`: a path, or a name looked up
+    # on PATH. None: podman, else docker, whichever PATH has.
+    container_engine: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -35,6 +38,7 @@ class Settings:
             secrets_path=Path(env["PODIUM_SECRETS_PATH"]) if env.get("PODIUM_SECRETS_PATH")
             else None,
             default_catalog=env.get("PODIUM_DEFAULT_CATALOG") or None,
+            container_engine=env.get("PODIUM_CONTAINER_ENGINE") or None,
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(settings, **given)

@@ -1,5 +1,7 @@
 """`run: container` (dsl-reference "Container Process", "Container Lifetime"),
-through the podman or docker command line (podman first, when both exist).
+through the podman or docker command line: the one the operator names
+(``PODIUM_CONTAINER_ENGINE``, a path or a name on PATH), else podman, else
+docker, from PATH.
 
 ``ENGINE run`` stays attached: the task's process is the engine's CLI, so
 stdin, stdout, stderr and the exit code are the container's. Choices:
@@ -103,7 +105,18 @@ def default_name(run: TaskRun) -> str:
 
 async def engine(run: TaskRun) -> str:
     """The path of a working engine CLI, or a configuration error saying why not."""
-    found = [path for path in map(shutil.which, ENGINES) if path is not None]
+    chosen = run.instance.services.settings.container_engine
+    if chosen is not None:
+        path = shutil.which(chosen)
+        if path is None:
+            raise WorkflowError.configuration(
+                f"run: container needs the container engine '{chosen}' "
+                "(PODIUM_CONTAINER_ENGINE), which is not an executable on this runtime",
+                run.reference,
+            )
+        found = [path]
+    else:
+        found = [path for path in map(shutil.which, ENGINES) if path is not None]
     if not found:
         raise WorkflowError.configuration(
             "run: container needs a container engine: neither podman nor docker is on "
