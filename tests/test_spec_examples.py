@@ -420,7 +420,7 @@ async def _container(env: Env, name: str) -> None:
     settings = Settings(allow_run=frozenset({"container"}), container_engine=engine.path)
     output = completed(await execute(text, {}, settings=settings))
     expected: dict[str, Any] = {
-        "run-return-all.yaml": {"code": 0, "stdout": GREETING + "\n", "stderr": ""},
+        "run-return-all.yaml": {"code": 0, "stdout": GREETING, "stderr": ""},
         "run-return-code.yaml": 0,
         "run-return-none.yaml": None,
         "run-return-stderr.yaml": "",
