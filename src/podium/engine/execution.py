@@ -41,7 +41,7 @@ async def execute(instance: Instance, resumed: bool = False) -> Execution:
                         "version": document.version},
         )
     try:
-        limit = timeout_seconds(instance.definition.model.timeout, instance, None, "/timeout")
+        limit = await timeout_seconds(instance.definition.model.timeout, instance, None, "/timeout")
         if limit is None:
             output = await run_workflow(instance)
         else:

@@ -19,8 +19,9 @@ from podium.tasks import execute_kind
 CONTINUE, EXIT, END = "continue", "exit", "end"
 
 
-def duration_seconds(duration: m.DurationInline | str, run: TaskRun | None, instance: Instance,
-                     where: str) -> float:
+async def duration_seconds(
+    duration: m.DurationInline | str, run: TaskRun | None, instance: Instance, where: str
+) -> float:
     """Seconds in a duration; an expression must evaluate to an ISO 8601 string."""
     if isinstance(duration, m.DurationInline):
         return inline_seconds(duration)
@@ -28,7 +29,7 @@ def duration_seconds(duration: m.DurationInline | str, run: TaskRun | None, inst
     if m.RUNTIME_EXPRESSION.match(text):
         data = run.input if run is not None else instance.input
         variables = run.variables("task") if run is not None else None
-        value = instance.evaluator.template(text, data, variables or {}, where)
+        value = await instance.evaluator.template(text, data, variables or {}, where)
         if isinstance(value, int | float):
             return float(value)
         if not isinstance(value, str):
@@ -83,14 +84,14 @@ async def _remaining(run: TaskRun, position: str, seconds: float) -> float:
     return max((due - datetime.now(UTC)).total_seconds(), 0.0)
 
 
-def timeout_seconds(timeout: m.Timeout | str | None, instance: Instance,
-                    run: TaskRun | None, where: str) -> float | None:
-    if timeout is None:
+async def timeout_seconds(setting: m.Timeout | str | None, instance: Instance,
+                          run: TaskRun | None, where: str) -> float | None:
+    if setting is None:
         return None
-    if isinstance(timeout, str):
+    if isinstance(setting, str):
         timeouts = instance.definition.model.use and instance.definition.model.use.timeouts
-        timeout = (timeouts or {})[timeout]  # existence is checked at load
-    return duration_seconds(timeout.after, run, instance, where)
+        setting = (timeouts or {})[setting]  # existence is checked at load
+    return await duration_seconds(setting.after, run, instance, where)
 
 
 async def run_task(
@@ -111,7 +112,7 @@ async def run_task(
     evaluator = instance.evaluator
     lifecycle.task_event("created", "createdAt", reference, "pending")
 
-    if task.if_ is not None and not evaluator.condition(
+    if task.if_ is not None and not await evaluator.condition(
         task.if_, raw_input, run.variables("if"), reference
     ):
         # Skipped: the raw input becomes the output (dsl-reference "Task", `if`).
@@ -136,7 +137,7 @@ async def run_task(
     if journal.enabled:
         journal.note(position, STARTED, {"task": reference, "input": raw_input})
     try:
-        limit = timeout_seconds(task.timeout, instance, run, reference)
+        limit = await timeout_seconds(task.timeout, instance, run, reference)
         if limit is None:
             await _envelope(run)
         else:
@@ -198,9 +199,13 @@ async def _envelope(run: TaskRun) -> None:
         if task.input.schema_ is not None:
             await instance.schemas.validate(task.input.schema_, data, "task input", reference)
         if task.input.from_ is not None:
-            data = evaluator.transform(task.input.from_, data, run.variables("input"), reference)
+            data = await evaluator.transform(
+                task.input.from_, data, run.variables("input"), reference
+            )
     run.input = data
-    extensions = extensions_for(run) if instance.extensions and EXTENDING not in run.locals else ()
+    extensions = (
+        await extensions_for(run) if instance.extensions and EXTENDING not in run.locals else ()
+    )
     bypassed = False
     for where, extension in extensions:
         if extension.before:
@@ -224,7 +229,7 @@ async def _envelope(run: TaskRun) -> None:
     output = run.raw_output
     if task.output is not None:
         if task.output.as_ is not None:
-            output = evaluator.transform(
+            output = await evaluator.transform(
                 task.output.as_, output, run.variables("output"), reference
             )
         run.output = output
@@ -233,7 +238,7 @@ async def _envelope(run: TaskRun) -> None:
     run.output = output
     if task.export is not None:
         if task.export.as_ is not None:
-            instance.context = evaluator.transform(
+            instance.context = await evaluator.transform(
                 task.export.as_, output, run.variables("export"), reference
             )
         if task.export.schema_ is not None:
@@ -261,7 +266,7 @@ _EXTENDED_KINDS: dict[str, tuple[type, ...]] = {
 }
 
 
-def extensions_for(run: TaskRun) -> list[tuple[str, m.Extension]]:
+async def extensions_for(run: TaskRun) -> list[tuple[str, m.Extension]]:
     """The extensions (dsl-reference "Extension") that apply to a task, in order,
     with their document positions. ``when`` sees the task's transformed input."""
     found = []
@@ -270,7 +275,7 @@ def extensions_for(run: TaskRun) -> list[tuple[str, m.Extension]]:
             run.task, _EXTENDED_KINDS[extension.extend]
         ):
             continue
-        if extension.when is not None and not run.condition(extension.when):
+        if extension.when is not None and not await run.condition(extension.when):
             continue
         found.append((position, extension))
     return found
@@ -345,7 +350,7 @@ async def run_workflow(instance: Instance) -> Any:
         if workflow.input.schema_ is not None:
             await instance.schemas.validate(workflow.input.schema_, data, "workflow input", "/")
         if workflow.input.from_ is not None:
-            data = evaluator.transform(
+            data = await evaluator.transform(
                 workflow.input.from_, data, _workflow_args(instance, "workflow-input"), "/input"
             )
     instance.input = data
@@ -356,7 +361,7 @@ async def run_workflow(instance: Instance) -> Any:
     await instance.journal.flush()
     if workflow.output is not None:
         if workflow.output.as_ is not None:
-            output = evaluator.transform(
+            output = await evaluator.transform(
                 workflow.output.as_, output, _workflow_args(instance, "workflow-output"),
                 "/output",
             )

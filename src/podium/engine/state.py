@@ -199,19 +199,19 @@ class TaskRun:
 
     # Helpers for task kinds ------------------------------------------------------------
 
-    def template(self, value: Any, data: Any | None = None) -> Any:
+    async def template(self, value: Any, data: Any | None = None) -> Any:
         """Evaluate the expressions in a task argument against the transformed input."""
-        return self.instance.evaluator.template(
+        return await self.instance.evaluator.template(
             value, self.input if data is None else data, self.variables("task"), self.reference
         )
 
-    def expression(self, text: str, data: Any | None = None) -> Any:
-        return self.instance.evaluator.expression(
+    async def expression(self, text: str, data: Any | None = None) -> Any:
+        return await self.instance.evaluator.expression(
             text, self.input if data is None else data, self.variables("task"), self.reference
         )
 
-    def condition(self, text: str, data: Any | None = None) -> bool:
-        return self.instance.evaluator.condition(
+    async def condition(self, text: str, data: Any | None = None) -> bool:
+        return await self.instance.evaluator.condition(
             text, self.input if data is None else data, self.variables("task"), self.reference
         )
 

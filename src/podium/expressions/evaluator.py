@@ -27,41 +27,41 @@ class Evaluator:
     def __init__(self, mode: str = "strict") -> None:
         self.loose = mode == "loose"
 
-    def expression(self, text: str, data: Any, variables: Variables, where: str) -> Any:
+    async def expression(self, text: str, data: Any, variables: Variables, where: str) -> Any:
         """Evaluate a field that always holds an expression (``if``, ``input.from``, ...)."""
-        return run(expression_text(text), data, variables, where)
+        return await run(expression_text(text), data, variables, where)
 
-    def condition(self, text: str, data: Any, variables: Variables, where: str) -> bool:
+    async def condition(self, text: str, data: Any, variables: Variables, where: str) -> bool:
         """Evaluate a boolean condition; anything but ``false``/``null`` is true (jq truthiness)."""
-        result = self.expression(text, data, variables, where)
+        result = await self.expression(text, data, variables, where)
         return result is not None and result is not False
 
-    def template(self, value: Any, data: Any, variables: Variables, where: str) -> Any:
+    async def template(self, value: Any, data: Any, variables: Variables, where: str) -> Any:
         """Evaluate every expression found in a value (object, array or string)."""
         if isinstance(value, str):
             if is_expression(value):
-                return run(expression_text(value), data, variables, where)
+                return await run(expression_text(value), data, variables, where)
             if self.loose:
                 try:
-                    return run(value, data, variables, where)
+                    return await run(value, data, variables, where)
                 except WorkflowError:
                     return value
             return value
         if isinstance(value, dict):
-            return {k: self.template(v, data, variables, where) for k, v in value.items()}
+            return {k: await self.template(v, data, variables, where) for k, v in value.items()}
         if isinstance(value, list):
-            return [self.template(v, data, variables, where) for v in value]
+            return [await self.template(v, data, variables, where) for v in value]
         return value
 
-    def transform(self, value: Any, data: Any, variables: Variables, where: str) -> Any:
+    async def transform(self, value: Any, data: Any, variables: Variables, where: str) -> Any:
         """``input.from``/``output.as``/``export.as``: a string is an expression, an
         object a template."""
         if isinstance(value, str):
-            return self.expression(value, data, variables, where)
-        return self.template(value, data, variables, where)
+            return await self.expression(value, data, variables, where)
+        return await self.template(value, data, variables, where)
 
 
-def run(source: str, data: Any, variables: Variables, where: str) -> Any:
+async def run(source: str, data: Any, variables: Variables, where: str) -> Any:
     """Compile (cached) and evaluate jq text, mapping failures to the expression error."""
     try:
         expression = compile_expression(source)
