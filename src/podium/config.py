@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from podium.limits import EXPRESSION_TIMEOUT_SECONDS
+
 RUN_KINDS = ("shell", "script", "container")
 
 
@@ -24,6 +26,9 @@ class Settings:
     secrets_path: Path | None = None
     # The `default` catalog (dsl.md "Default Catalog"): a directory or a URL.
     default_catalog: str | None = None
+    # Seconds an unbounded runtime expression may run in the sandbox (README
+    # "Limits"); PODIUM_EXPRESSION_TIMEOUT.
+    expression_timeout: float = EXPRESSION_TIMEOUT_SECONDS
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -35,6 +40,10 @@ class Settings:
             secrets_path=Path(env["PODIUM_SECRETS_PATH"]) if env.get("PODIUM_SECRETS_PATH")
             else None,
             default_catalog=env.get("PODIUM_DEFAULT_CATALOG") or None,
+            expression_timeout=parse_seconds(
+                env.get("PODIUM_EXPRESSION_TIMEOUT"), EXPRESSION_TIMEOUT_SECONDS,
+                "PODIUM_EXPRESSION_TIMEOUT",
+            ),
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(settings, **given)
@@ -51,3 +60,16 @@ def parse_allow_run(text: str) -> frozenset[str]:
             f"unknown run kind(s) {', '.join(unknown)}: use {', '.join(RUN_KINDS)} or all"
         )
     return frozenset(names)
+
+
+def parse_seconds(text: str | None, default: float, name: str) -> float:
+    """A positive number of seconds from the environment (unset: ``default``)."""
+    if text is None or not text.strip():
+        return default
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds, not {text!r}") from None
+    if not 0 < seconds < 86400:
+        raise ValueError(f"{name} must be between 0 and 86400 seconds, not {text!r}")
+    return seconds

@@ -207,7 +207,8 @@ async def _deadline(consume: m.AsyncAPIConsumption, run: TaskRun) -> float | Non
     timer, so a replay keeps the original window."""
     if consume.for_ is None:
         return None
-    seconds = await runner.duration_seconds(consume.for_, run, run.instance, run.reference)
+    seconds = await runner.duration_seconds(consume.for_, run, run.instance, run.reference,
+                                            "consume.for")
     journal = run.instance.journal
     if journal.enabled:
         position = f"{run.position}#for"

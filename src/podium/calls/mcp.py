@@ -101,7 +101,7 @@ async def execute(task: m.CallMCP, run: TaskRun) -> Any:
         name=args.client.name if args.client else "podium",
         version=str(args.client.version) if args.client else __version__,
     )
-    seconds = (await duration_seconds(args.timeout, run, run.instance, where)
+    seconds = (await duration_seconds(args.timeout, run, run.instance, where, "timeout")
                if args.timeout is not None else None)
     connect, target = await _transport(args.transport, run)
 

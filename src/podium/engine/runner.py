@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
+import time
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,33 +16,70 @@ from podium.dsl.durations import inline_seconds, iso_seconds
 from podium.engine.errors import WorkflowError
 from podium.engine.journal import COMPLETED, FAULTED, STARTED, TIMER, Parked
 from podium.engine.state import Arguments, Instance, TaskRun
+from podium.limits import MAX_DURATION_SECONDS
 from podium.tasks import execute_kind
 
 CONTINUE, EXIT, END = "continue", "exit", "end"
 
+# How long a scope runs tasks back to back before it yields to the event loop.
+YIELD_AFTER_SECONDS = 0.005
+
+# The attribute naming the task an unexpected exception came from.
+FAILED_TASK = "podium_task"
+
 
 async def duration_seconds(
-    duration: m.DurationInline | str, run: TaskRun | None, instance: Instance, where: str
+    duration: m.DurationInline | str, run: TaskRun | None, instance: Instance, where: str,
+    field: str = "duration", *, before_input: bool = False,
 ) -> float:
-    """Seconds in a duration; an expression must evaluate to an ISO 8601 string."""
+    """Seconds in a duration; an expression must evaluate to an ISO 8601 string (or
+    a number of seconds). Inside a task it sees the task's transformed input
+    (dsl.md "Data Flow", step 4); ``before_input`` evaluates it against the raw
+    input instead (a task's own timeout); without ``run``, the workflow's raw input.
+    Whatever it gives must be a finite duration within MAX_DURATION_SECONDS."""
     if isinstance(duration, m.DurationInline):
-        return inline_seconds(duration)
+        return checked_seconds(inline_seconds(duration), where, field)
     text = duration
     if m.RUNTIME_EXPRESSION.match(text):
-        data = run.input if run is not None else instance.input
-        variables = run.variables("task") if run is not None else None
-        value = await instance.evaluator.template(text, data, variables or {}, where)
-        if isinstance(value, int | float):
-            return float(value)
+        if run is None:
+            data: Any = instance.raw_input
+            variables: Mapping[str, Any] = Arguments(instance, None, "workflow-input")
+        elif before_input:
+            data, variables = run.raw_input, run.variables("if")
+        else:
+            data, variables = run.input, run.variables("task")
+        value = await instance.evaluator.template(text, data, variables, where)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return checked_seconds(float(value), where, field, text)
         if not isinstance(value, str):
             raise WorkflowError.expression(
-                f"duration expression '{text}' gave {value!r}, not an ISO 8601 string", where
+                f"{field}: '{text}' gave {value!r}, not an ISO 8601 duration", where
             )
-        text = value
+        try:
+            return checked_seconds(iso_seconds(value), where, field, text)
+        except ValueError as exc:
+            raise WorkflowError.expression(f"{field}: '{text}' gave {exc}", where) from None
     try:
-        return iso_seconds(text)
+        return checked_seconds(iso_seconds(text), where, field)
     except ValueError as exc:
-        raise WorkflowError.expression(str(exc), where) from None
+        raise WorkflowError.expression(f"{field}: {exc}", where) from None
+
+
+def checked_seconds(seconds: float, where: str, field: str, text: str | None = None) -> float:
+    """A duration the clock arithmetic can take: finite, not negative, at most
+    MAX_DURATION_SECONDS (datetimes overflow not far beyond). A computed one
+    that is not faults with the expression error; a literal one (refused at load
+    in principle) with the configuration error."""
+    if math.isfinite(seconds) and 0 <= seconds <= MAX_DURATION_SECONDS:
+        return seconds
+    shown = f"{seconds:g}s" if math.isfinite(seconds) else "not a finite number of seconds"
+    problem = (
+        f"{field}: the duration is {shown}; durations must be between 0 and "
+        f"{MAX_DURATION_SECONDS:g}s (100 years)"
+    )
+    if text is None:
+        raise WorkflowError.configuration(problem, where)
+    raise WorkflowError.expression(f"{problem} ('{text}')", where)
 
 
 async def sleep(run: TaskRun, position: str, seconds: float) -> None:
@@ -86,12 +125,17 @@ async def _remaining(run: TaskRun, position: str, seconds: float) -> float:
 
 async def timeout_seconds(setting: m.Timeout | str | None, instance: Instance,
                           run: TaskRun | None, where: str) -> float | None:
+    """A task's or the workflow's timeout. Its clock starts with the task, before
+    `input.from` (which it bounds too), so an expression in `after` sees the raw
+    input: a task's (with the arguments of `if`, which is evaluated at the same
+    point), or the workflow's (dsl-reference "Timeout"; dsl.md "Data Flow")."""
     if setting is None:
         return None
     if isinstance(setting, str):
         timeouts = instance.definition.model.use and instance.definition.model.use.timeouts
         setting = (timeouts or {})[setting]  # existence is checked at load
-    return await duration_seconds(setting.after, run, instance, where)
+    return await duration_seconds(setting.after, run, instance, where, "timeout.after",
+                                  before_input=True)
 
 
 async def run_task(
@@ -166,6 +210,14 @@ async def run_task(
         raise
     except asyncio.CancelledError:
         lifecycle.task_event("cancelled", "cancelledAt", reference, "cancelled")
+        raise
+    except Exception as exc:
+        # Not a workflow's error (a bug, RecursionError, MemoryError, a library
+        # error nobody translated): it ends the instance (engine.execution); the
+        # innermost task it crossed is the one to name.
+        if not hasattr(exc, FAILED_TASK):
+            with contextlib.suppress(AttributeError, TypeError):
+                setattr(exc, FAILED_TASK, reference)
         raise
     directive = END if run.ended else run.directive or task.then or CONTINUE
     if journal.enabled:
@@ -304,6 +356,12 @@ async def run_scope(
     visits: dict[int, int] = {}
     index = 0
     while index < len(items):
+        now = time.monotonic()
+        if now - instance.yielded_at > YIELD_AFTER_SECONDS:
+            # A loop of tasks that never wait (`then:` back to itself) must still
+            # let timeouts fire, signals arrive and other instances run.
+            instance.yielded_at = now
+            await asyncio.sleep(0)
         name, task = items[index]
         reference = f"{base}/{index}/{name}"
         position = f"{position_base}/{index}/{name}"

@@ -4,6 +4,7 @@ runtime expression arguments they expose (dsl.md "Runtime expression arguments")
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -61,6 +62,8 @@ class Instance:
     # When the timeouts running right now (the workflow's, tasks') expire: a
     # parked timer must wake the instance by the earliest of them.
     deadlines: list[datetime] = field(default_factory=list)
+    # When the instance last yielded to the event loop between tasks (monotonic).
+    yielded_at: float = field(default_factory=time.monotonic)
 
     def __post_init__(self) -> None:
         self.running.set()

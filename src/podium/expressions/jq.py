@@ -1,4 +1,4 @@
-"""Compiling and running one jq expression.
+"""Compiling one jq expression, and running it in-process when that is safe.
 
 Every expression is compiled once (and cached) as::
 
@@ -8,16 +8,26 @@ so that the arguments it uses (``$context``, ``$input``, a ``for`` item, ...) ar
 bound positionally from one input array, and ``env``/``$ENV`` cannot reveal the
 process environment. Only the variables the expression really uses are bound:
 jq itself tells us which ones are free when the bare expression is compiled.
+
+The classifier (``podium.expressions.classify``) decides where it runs: a
+contained program in-process (compiled here), an unbounded one in the sandbox
+(``sandbox_program``, never compiled in-process when its constants could make
+libjq fold a huge value at compile time).
 """
 
 from __future__ import annotations
 
+import json
+import math
 import re
-from collections.abc import Callable, Mapping
-from functools import lru_cache
+from collections.abc import Mapping
 from typing import Any
 
 import jq
+
+from podium.expressions import sandbox
+from podium.expressions.classify import Shape, classify
+from podium.limits import MAX_PAYLOAD_BYTES
 
 _EXPRESSION = re.compile(r"^\s*\$\{(.+)\}\s*$", re.DOTALL)
 _UNDEFINED = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*) is not defined")
@@ -25,9 +35,31 @@ _ERROR_LINE = re.compile(r"^jq: error: (.*?)(?: at <top-level>, line \d+(?:, col
 
 Variables = Mapping[str, Any]
 
+# `"text" * n` repeats a string: capped, so that a program cannot allocate
+# gigabytes in one step. Operators compile to calls of `_multiply`, bound
+# lexically, so this definition takes over `*` (and `*=`) in the program that
+# follows, keeping jq's own order of evaluation: the right operand's values in
+# the outer loop. Constant operands are folded by libjq before any definition
+# applies: those programs are compiled and run in a child (see classify).
+MULTIPLY_PRELUDE = (
+    "def _podium_multiply(a; b): _multiply(a; b); "
+    "def _multiply(a; b): b as $b | a as $a | "
+    'if (($a | type) == "string" and ($b | type) == "number" '
+    f"and _podium_multiply($a | utf8bytelength; $b) > {MAX_PAYLOAD_BYTES}) "
+    'or (($a | type) == "number" and ($b | type) == "string" '
+    f"and _podium_multiply($b | utf8bytelength; $a) > {MAX_PAYLOAD_BYTES}) "
+    f'then error("repeating a string beyond {MAX_PAYLOAD_BYTES} bytes") '
+    "else _podium_multiply($a; $b) end; "
+)
+
 
 class ExpressionSyntaxError(ValueError):
-    """The text is not a valid jq program."""
+    """The text is not a valid jq program (or one this runtime refuses)."""
+
+
+class _OverBudget(ExpressionSyntaxError):
+    """The document ran out of compile budget: a verdict on the document, not
+    on this expression, so it is not cached."""
 
 
 def is_expression(value: object) -> bool:
@@ -41,7 +73,8 @@ def expression_text(value: str) -> str:
     return match.group(1).strip() if match else value.strip()
 
 
-def _first_error(message: str) -> str:
+def first_error(message: str) -> str:
+    """The first error jq reports, without its location in our wrapper."""
     for line in message.splitlines():
         match = _ERROR_LINE.match(line.strip())
         if match and not _UNDEFINED.search(line):
@@ -49,18 +82,40 @@ def _first_error(message: str) -> str:
     return message.splitlines()[0] if message else "invalid jq expression"
 
 
-class Expression:
-    """A compiled jq expression and the free variables it needs."""
+def _errors(program: str, heavy: bool) -> str | None:
+    """jq's compile errors for ``program`` (None when it compiles). A heavy one
+    compiles in the compile child, within its budgets."""
+    if heavy:
+        try:
+            return sandbox.check_compile(program)
+        except sandbox.CompileBudgetExceeded as exc:
+            raise _OverBudget(str(exc)) from None
+        except sandbox.SandboxError as exc:
+            raise ExpressionSyntaxError(
+                f"too expensive to compile: compiling it {exc} (libjq computes constant "
+                "operations such as string repetition while compiling)"
+            ) from None
+    try:
+        jq.compile(program)
+    except ValueError as exc:
+        return str(exc)
+    return None
 
-    __slots__ = ("_program", "source", "variables")
+
+class Expression:
+    """A compiled jq expression, the free variables it needs, and where it runs."""
+
+    __slots__ = ("_program", "sandbox_program", "shape", "source", "variables")
 
     def __init__(self, source: str) -> None:
         self.source = source
-        try:
-            jq.compile(source)
-            free: list[str] = []
-        except ValueError as exc:
-            message = str(exc)
+        shape: Shape = classify(source)
+        if shape.refused:
+            raise ExpressionSyntaxError(shape.refused)
+        self.shape = shape
+        message = _errors(source, shape.heavy_compile)
+        free: list[str] = []
+        if message is not None:
             free = list(dict.fromkeys(_UNDEFINED.findall(message)))
             remaining = [
                 line
@@ -68,42 +123,107 @@ class Expression:
                 if line.startswith("jq: error") and not _UNDEFINED.search(line)
             ]
             if remaining or not free:
-                raise ExpressionSyntaxError(_first_error(message)) from None
+                raise ExpressionSyntaxError(first_error(message))
         self.variables: tuple[str, ...] = tuple(free)
-        if free:
-            binding = ", ".join("$" + name for name in free)
-            program = f"def env: {{}}; {{}} as $ENV | .[1] as [{binding}] | .[0] | ({source}\n)"
-        else:
-            program = f"def env: {{}}; {{}} as $ENV | ({source}\n)"
-        try:
-            self._program = jq.compile(program)
-        except ValueError as exc:  # pragma: no cover - the bare text compiled above
-            raise ExpressionSyntaxError(_first_error(str(exc))) from None
+        prelude = "def env: {}; " + (MULTIPLY_PRELUDE if shape.multiplies else "") + \
+            "{} as $ENV | "
+        binding = ", ".join("$" + name for name in free)
+        self._program: Any = None
+        self.sandbox_program: str | None = None
+        if shape.contained:
+            if free:
+                program = f"{prelude}.[1] as [{binding}] | .[0] | ({source}\n)"
+            else:
+                program = f"{prelude}({source}\n)"
+            try:
+                self._program = jq.compile(program)
+            except ValueError as exc:  # pragma: no cover - the bare text compiled above
+                raise ExpressionSyntaxError(first_error(str(exc))) from None
+            return
+        # The sandbox always gets [data, [values...]] and answers with JSON text,
+        # which jq writes as its CLI does (NaN as null, infinities as +-DBL_MAX).
+        bound = f".[1] as [{binding}] | " if free else ""
+        self.sandbox_program = f"{prelude}[{bound}.[0] | ({source}\n)] | tojson"
+        if not shape.heavy_compile:
+            message = _errors(self.sandbox_program, heavy=False)
+            if message is not None:  # pragma: no cover - the bare text compiled above
+                raise ExpressionSyntaxError(first_error(message))
 
-    def evaluate(self, data: Any, variables: Variables) -> Any:
-        """Run on ``data``; one result is returned as is, several as a list.
+    def values(self, variables: Variables) -> list[Any]:
+        """The free variables' values; ``KeyError`` names one the scope lacks."""
+        return [variables[name] for name in self.variables]
+
+    def evaluate(self, data: Any, variables: Variables) -> list[Any]:
+        """Run in-process on ``data`` (contained programs only): every result.
 
         Raises ``KeyError`` naming a variable the scope does not define, and
         ``ValueError`` for jq runtime errors.
         """
         if self.variables:
-            values = [variables[name] for name in self.variables]
-            results = self._program.input_value([data, values]).all()
+            results: list[Any] = self._program.input_value([data, self.values(variables)]).all()
         else:
             results = self._program.input_value(data).all()
-        if len(results) == 1:
-            return results[0]
-        if not results:
-            return None
-        # A jq program may yield several values (``.[] | .name``); authors expect
-        # all of them, so they are collected in order.
         return results
 
+    def payload(self, data: Any, variables: Variables) -> bytes:
+        """The sandbox's input: ``[data, [values...]]`` as JSON."""
+        return dumps([data, self.values(variables)]).encode()
 
-@lru_cache(maxsize=4096)
+
+def dumps(value: Any) -> str:
+    """JSON text; non-finite numbers as jq prints them (data normally has none)."""
+    try:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        return json.dumps(finite(value), separators=(",", ":"), ensure_ascii=False)
+
+
+def finite(value: Any) -> Any:
+    """``value`` with NaN as null and infinities as +-DBL_MAX, as jq's CLI prints
+    them (README "Expressions")."""
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        if math.isinf(value):
+            return math.copysign(1.7976931348623157e308, value)
+        return value
+    if isinstance(value, dict):
+        return {key: finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(item) for item in value]
+    return value
+
+
+# Compiled expressions, and the verdict on those that do not compile, by source:
+# a compile bomb is judged once, not at every load of its document.
+_CACHE_SIZE = 4096
+_compiled: dict[str, Expression] = {}
+_refused: dict[str, str] = {}
+
+
+def cached(source: str) -> Expression | None:
+    return _compiled.get(source)
+
+
 def compile_expression(source: str) -> Expression:
     """Compile (once) the jq text of an expression."""
-    return Expression(source)
+    expression = _compiled.get(source)
+    if expression is not None:
+        return expression
+    refused = _refused.get(source)
+    if refused is not None:
+        raise ExpressionSyntaxError(refused)
+    try:
+        expression = Expression(source)
+    except _OverBudget:
+        raise
+    except ExpressionSyntaxError as exc:
+        if len(_refused) >= _CACHE_SIZE:
+            del _refused[next(iter(_refused))]
+        _refused[source] = str(exc)
+        raise
+    if len(_compiled) >= _CACHE_SIZE:
+        del _compiled[next(iter(_compiled))]
+    _compiled[source] = expression
+    return expression
 
-
-Resolver = Callable[[str], Any]

@@ -192,7 +192,8 @@ async def execute_container(config: m.RunConfig, run: TaskRun) -> Any:
     lifetime = process.lifetime
     if lifetime is not None and lifetime.cleanup == "eventually" and lifetime.after is not None:
         where = run.reference + "/run/container/lifetime/after"
-        delay = await runner.duration_seconds(lifetime.after, run, run.instance, where)
+        delay = await runner.duration_seconds(lifetime.after, run, run.instance, where,
+                                              "lifetime.after")
         after = _remove_later(path, container.name, delay, env)
     if not config.await_:
         return await _process.execute(

@@ -25,6 +25,7 @@ from podium.engine import runner
 from podium.engine.errors import WorkflowError, canonical_type
 from podium.engine.journal import RETRIED
 from podium.engine.state import TaskRun
+from podium.limits import MAX_DURATION_SECONDS
 
 
 async def execute(task: m.TryTask, run: TaskRun) -> Any:
@@ -69,7 +70,8 @@ async def _attempt(
     limit = policy.limit.attempt if policy and policy.limit else None
     if limit is None or limit.duration is None:
         return await body
-    seconds = await runner.duration_seconds(limit.duration, run, run.instance, run.reference)
+    seconds = await runner.duration_seconds(limit.duration, run, run.instance, run.reference,
+                                            "retry limit.attempt.duration")
     try:
         async with asyncio.timeout(seconds):
             return await body
@@ -133,24 +135,34 @@ async def _retry_delay(
         # retries, as authors asked, but never more than this many times.
         return None
 
-    async def seconds(duration: m.DurationInline | str) -> float:
-        return await runner.duration_seconds(duration, scoped, run.instance, run.reference)
+    async def seconds(duration: m.DurationInline | str, field: str) -> float:
+        return await runner.duration_seconds(duration, scoped, run.instance, run.reference,
+                                             f"retry {field}")
 
-    base = await seconds(policy.delay) if policy.delay is not None else 0.0
+    base = await seconds(policy.delay, "delay") if policy.delay is not None else 0.0
     backoff = policy.backoff
     if backoff is not None and backoff.linear is not None:
-        delay = base * (attempt + 1)
+        delay, how = base * (attempt + 1), "linear backoff"
     elif backoff is not None and backoff.exponential is not None:
-        delay = base * (2**attempt)
+        # 2.0 ** 1024 overflows a float; 2.0 ** 1023 is beyond any allowed delay.
+        delay = base * 2.0 ** min(attempt, 1023)
+        how = "exponential backoff"
     else:
-        delay = base
+        delay, how = base, "delay"
     if policy.jitter is not None:
-        low, high = await seconds(policy.jitter.from_), await seconds(policy.jitter.to)
+        low = await seconds(policy.jitter.from_, "jitter.from")
+        high = await seconds(policy.jitter.to, "jitter.to")
         delay += random.uniform(min(low, high), max(low, high))
+    if delay > MAX_DURATION_SECONDS:
+        raise WorkflowError.configuration(
+            f"retry {how}: the delay before attempt {attempt + 2} would exceed "
+            f"{MAX_DURATION_SECONDS:g}s (100 years); bound the retries with limit.attempt.count "
+            "or limit.duration", run.reference,
+        )
     if (
         limit is not None
         and limit.duration is not None
-        and time.monotonic() - started + delay > await seconds(limit.duration)
+        and time.monotonic() - started + delay > await seconds(limit.duration, "limit.duration")
     ):
         return None
     return delay

@@ -1,0 +1,407 @@
+"""What a jq program may cost, read from its tokens before it ever runs.
+
+libjq holds the GIL for a whole evaluation and aborts the process when malloc
+fails, so nothing in-process can stop a runaway program. A small tokenizer
+(strings with ``\\(...)`` interpolation, comments, ``$vars``, ``.field``,
+keywords, operators) sorts every program into:
+
+- **contained**: no construct that can loop, recurse, backtrack or allocate
+  without bound; evaluated in-process (the fast path);
+- **unbounded**: evaluated in a sandboxed child process with a time and memory
+  budget (``podium.expressions.sandbox``). ``reasons`` says why.
+
+Over-approximating is safe (a contained program sent to the sandbox is only
+slower); missing a construct is a defect, so each rule below has a test.
+
+Separately, ``heavy_compile`` marks programs whose *compilation* may be
+expensive: libjq 1.8 folds constant operands of binary operators while it
+parses (``"x" * 2000000000`` allocates 2 GB inside ``jq.compile``; ``[...] -
+[...]`` of two long literal arrays is quadratic). Those are compiled in a child
+first (``podium.expressions.sandbox.check_compile``) and then always evaluated
+in the sandbox, so the parent never compiles them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Builtins (any arity) that loop, recurse, backtrack or allocate by index, with
+# the reason given. Judged bounded, so absent: `limit`/`first`/`nth` (bounded by
+# their argument), `getpath` (read-only: null when missing), `tojson` (linear;
+# results are depth-checked anyway), `contains`/`split/1`/`ltrimstr` (glibc
+# memmem is linear), `strftime` (its buffer is bounded), `sort`/`group_by`.
+_UNBOUNDED_CALLS: dict[str, str] = {
+    "range": "generates without bound",
+    "repeat": "loops without bound",
+    "while": "loops without bound",
+    "until": "loops without bound",
+    "recurse": "recurses",
+    "recurse_down": "recurses",
+    "walk": "recurses, compounding at every level",
+    "combinations": "grows exponentially",
+    "input": "reads inputs",
+    "inputs": "reads inputs",
+    "transpose": "allocates rows times columns",
+    "indices": "searches in quadratic time",
+    "index": "searches in quadratic time",
+    "rindex": "searches in quadratic time",
+    "_strindices": "searches in quadratic time",
+    "setpath": "allocates by index",
+    "pick": "allocates by index",
+    "fromstream": "allocates by index",
+    "tostream": "multiplies data by its depth",
+    "paths": "multiplies data by its depth",
+    "leaf_paths": "multiplies data by its depth",
+    "fromjson": "parses text into unbounded nesting",
+    "test": "uses a regular expression (backtracking)",
+    "match": "uses a regular expression (backtracking)",
+    "capture": "uses a regular expression (backtracking)",
+    "scan": "uses a regular expression (backtracking)",
+    "splits": "uses a regular expression (backtracking)",
+    "sub": "uses a regular expression (backtracking)",
+    "gsub": "uses a regular expression (backtracking)",
+    "_match_impl": "uses a regular expression (backtracking)",
+}
+
+# `split/1` splits on a literal string (linear); `split/2` takes a regex.
+_REGEX_WITH_TWO_ARGUMENTS = frozenset({"split"})
+
+_UNBOUNDED_KEYWORDS: dict[str, str] = {
+    "def": "defines a function (which may recurse)",
+    "reduce": "loops, compounding its state",
+    "foreach": "loops, compounding its state",
+}
+# Path writers: `.[1e9] = 1` allocates a billion-element array.
+_ASSIGNMENTS = frozenset({"=", "|=", "+=", "-=", "*=", "/=", "%=", "//="})
+
+# Modules would read files from the worker's disk.
+REFUSED_KEYWORDS = frozenset({"import", "include"})
+
+_KEYWORDS = frozenset({
+    "def", "if", "then", "elif", "else", "end", "as", "reduce", "foreach", "try", "catch",
+    "label", "import", "include", "and", "or", "__loc__",
+})
+
+# Builtins whose output may be several times the size of their input (escaping,
+# one number per character): they weigh more in the amplification bound.
+_AMPLIFYING_CALLS = frozenset({"tojson", "tostring", "explode", "@json", "@text", "@html",
+                               "@uri", "@sh", "@csv", "@tsv", "@base64", "@base32"})
+_AMPLIFYING_WEIGHT = 6
+
+# A contained program's result is at most (about) this many times the size of
+# its inputs: beyond it, the program runs in the sandbox. Exponential growth
+# (`.+. | .+. | ...`) needs a chain of stages that each use their input twice.
+MAX_AMPLIFICATION = 64
+
+# Programs longer than this compile in a child (constant folding of long
+# literals, e.g. array subtraction, is quadratic in their length).
+MAX_INPROCESS_COMPILE_CHARS = 4096
+
+# Several capped string repetitions still add up.
+_MAX_MULTIPLICATIONS = 3
+
+_TWO_CHAR_OPERATORS = ("|=", "+=", "-=", "*=", "/=", "%=", "==", "!=", "<=", ">=", "//")
+_OPEN = {"(": ")", "[": "]", "{": "}"}
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What the tokenizer found in one program."""
+
+    reasons: tuple[str, ...]  # why it is unbounded; empty when contained
+    heavy_compile: bool
+    multiplies: bool  # has a `*` operator (string repetition is capped by a prelude)
+    refused: str | None = None  # a construct never accepted, with the reason
+
+    @property
+    def contained(self) -> bool:
+        return not self.reasons and not self.heavy_compile
+
+
+@dataclass
+class _Frame:
+    opener: str  # "", "(", "[", "{", or "\\(" for a string interpolation
+    product: float = 1.0  # over the pipe stages closed so far
+    total: float = 0.0  # of the current stage
+    # Inside `{}`: whether the next token starts an entry (a key position).
+    at_key: bool = False
+
+
+class _Scanner:
+    """One pass over the text, tracking nesting with an explicit stack (a long
+    program must not exhaust Python's recursion)."""
+
+    def __init__(self, source: str) -> None:
+        self.text = source
+        self.pos = 0
+        self.reasons: list[str] = []
+        self.refused: str | None = None
+        self.has_string = False
+        self.multiplications = 0
+        self.frames = [_Frame("")]
+        # The previous significant token's kind: decides whether `.x` continues a
+        # term (a postfix) or starts one, and whether `[` indexes.
+        self.previous = "start"
+        # Argument counting for `split(a; b)`: frames opened by a call, by name.
+        self.calls: list[tuple[int, str]] = []
+        self.semicolons: dict[int, int] = {}
+
+    # --- scoring -----------------------------------------------------------------
+
+    def add(self, weight: float) -> None:
+        self.frames[-1].total += weight
+
+    def pipe(self) -> None:
+        frame = self.frames[-1]
+        frame.product = min(frame.product * max(1.0, frame.total), 1e12)
+        frame.total = 0.0
+
+    def push(self, opener: str) -> None:
+        self.frames.append(_Frame(opener, at_key=opener == "{"))
+        self.semicolons[len(self.frames) - 1] = 0
+
+    def pop(self) -> None:
+        if len(self.frames) == 1:
+            return  # unbalanced: jq reports it when compiling
+        frame = self.frames.pop()
+        depth = len(self.frames)
+        for index in range(len(self.calls) - 1, -1, -1):
+            if self.calls[index][0] == depth:
+                _, name = self.calls.pop(index)
+                if name in _REGEX_WITH_TWO_ARGUMENTS and self.semicolons.pop(depth, 0) >= 1:
+                    self.reasons.append(f"'{name}' with two arguments uses a regular "
+                                        "expression (backtracking)")
+                break
+        self.add(min(frame.product * max(1.0, frame.total), 1e12))
+
+    def amplification(self) -> float:
+        while len(self.frames) > 1:
+            self.pop()
+        frame = self.frames[0]
+        return frame.product * max(1.0, frame.total)
+
+    # --- tokens ------------------------------------------------------------------
+
+    def run(self) -> None:
+        text, size = self.text, len(self.text)
+        while self.pos < size:
+            char = text[self.pos]
+            if char in " \t\r\n":
+                self.pos += 1
+            elif char == "#":
+                end = text.find("\n", self.pos)
+                self.pos = size if end < 0 else end + 1
+            elif char == '"':
+                self.string()
+            elif char == ")" and self.frames[-1].opener == "\\(":
+                # The end of a string interpolation: back inside the string.
+                self.pop()
+                self.pos += 1
+                self.string(resume=True)
+            elif char in _OPEN:
+                self.open(char)
+            elif char in ")]}":
+                self.pop()
+                self.pos += 1
+                self.previous = "term"
+            elif char == ".":
+                self.dot()
+            elif char == "$":
+                self.variable()
+            elif char == "@":
+                self.format()
+            elif char.isdigit():
+                self.number()
+            elif char.isalpha() or char == "_":
+                self.word()
+            else:
+                self.operator()
+
+    def open(self, char: str) -> None:
+        frame = self.frames[-1]
+        if frame.opener == "{" and frame.at_key:
+            frame.at_key = False  # `{(expr): v}`: a computed key
+        self.push(char)
+        self.pos += 1
+        self.previous = "open"
+
+    def string(self, resume: bool = False) -> None:
+        """A string literal up to its closing quote or to an interpolation
+        ``\\(``, whose expression is then scanned as a nested group."""
+        text, size = self.text, len(self.text)
+        self.has_string = True
+        if not resume:
+            frame = self.frames[-1]
+            if frame.opener == "{" and frame.at_key:
+                frame.at_key = False
+            self.pos += 1
+        while self.pos < size:
+            char = text[self.pos]
+            if char == "\\":
+                if text.startswith("\\(", self.pos):
+                    self.push("\\(")
+                    self.pos += 2
+                    self.previous = "open"
+                    return
+                self.pos += 2
+            elif char == '"':
+                self.pos += 1
+                self.previous = "term"
+                return
+            else:
+                self.pos += 1
+
+    def dot(self) -> None:
+        text = self.text
+        if text.startswith("..", self.pos):
+            self.reasons.append("'..' recurses, multiplying data by its depth")
+            self.pos += 2
+            self.add(1)
+            self.previous = "term"
+            return
+        self.pos += 1
+        end = self.pos
+        while end < len(text) and (text[end].isalnum() or text[end] == "_"):
+            end += 1
+        # `.a.b[0]` is one term: only its first step is a reference of its own.
+        if self.previous != "term":
+            self.add(1)
+        self.pos = end
+        self.previous = "term"
+
+    def variable(self) -> None:
+        end = self.pos + 1
+        text = self.text
+        while end < len(text) and (text[end].isalnum() or text[end] in "_:"):
+            end += 1
+        frame = self.frames[-1]
+        if frame.opener == "{" and frame.at_key:
+            frame.at_key = False
+        if self.previous != "term":
+            self.add(1)
+        self.pos = end
+        self.previous = "term"
+
+    def format(self) -> None:
+        end = self.pos + 1
+        text = self.text
+        while end < len(text) and text[end].isalnum():
+            end += 1
+        name = text[self.pos:end]
+        self.add(_AMPLIFYING_WEIGHT if name in _AMPLIFYING_CALLS else 1)
+        self.pos = end
+        self.previous = "format"
+
+    def number(self) -> None:
+        end = self.pos
+        text = self.text
+        while end < len(text) and (text[end].isalnum() or text[end] in "."):
+            if text[end] in "eE" and end + 1 < len(text) and text[end + 1] in "+-":
+                end += 1
+            end += 1
+        self.pos = end
+        self.previous = "term"
+
+    def word(self) -> None:
+        text = self.text
+        end = self.pos
+        while end < len(text) and (text[end].isalnum() or text[end] == "_" or (
+            text[end] == ":" and text.startswith("::", end)
+        )):
+            end += 2 if text.startswith("::", end) else 1
+        name = text[self.pos:end]
+        self.pos = end
+        frame = self.frames[-1]
+        following = self._next_significant()
+        if frame.opener == "{" and frame.at_key and following in (":", ",", "}"):
+            # An object key (`{if: 1}`, `{range: 2}`) or the shorthand `{a}` = `{a: .a}`.
+            frame.at_key = False
+            if following != ":":
+                self.add(1)
+            self.previous = "term"
+            return
+        if name in REFUSED_KEYWORDS:
+            self.refused = (f"'{name}' is not supported: an expression cannot load modules "
+                            "or files")
+        if name in _KEYWORDS:
+            if name in _UNBOUNDED_KEYWORDS:
+                self.reasons.append(f"'{name}' {_UNBOUNDED_KEYWORDS[name]}")
+            self.previous = "term" if name in ("end", "__loc__") else "keyword"
+            return
+        why = _UNBOUNDED_CALLS.get(name)
+        if why is not None:
+            self.reasons.append(f"'{name}' {why}")
+        if following == "(":
+            self.calls.append((len(self.frames), name))
+        self.add(_AMPLIFYING_WEIGHT if name in _AMPLIFYING_CALLS else 1)
+        self.previous = "term"
+
+    def operator(self) -> None:
+        text = self.text
+        two = text[self.pos:self.pos + 2]
+        three = text[self.pos:self.pos + 3]
+        if three in ("//=", "?//"):
+            token = three
+        elif two in _TWO_CHAR_OPERATORS:
+            token = two
+        else:
+            token = text[self.pos]
+        self.pos += len(token)
+        if token in _ASSIGNMENTS:
+            self.reasons.append(f"the assignment '{token}' may allocate by index")
+        if token in ("*", "*="):
+            self.multiplications += 1
+        frame = self.frames[-1]
+        if token == "|":
+            self.pipe()
+        elif token == ";":
+            depth = len(self.frames) - 1
+            self.semicolons[depth] = self.semicolons.get(depth, 0) + 1
+        elif token == "," and frame.opener == "{":
+            frame.at_key = True
+        elif token == "?":
+            self.previous = "term"
+            return
+        self.previous = "operator"
+
+    def _next_significant(self) -> str:
+        text, index = self.text, self.pos
+        while index < len(text):
+            char = text[index]
+            if char in " \t\r\n":
+                index += 1
+            elif char == "#":
+                end = text.find("\n", index)
+                if end < 0:
+                    return ""
+                index = end + 1
+            else:
+                if text.startswith("::", index):
+                    return "::"
+                return char
+        return ""
+
+
+def classify(source: str) -> Shape:
+    """The shape of a jq program (the text inside ``${ }``)."""
+    scanner = _Scanner(source)
+    scanner.run()
+    reasons = list(dict.fromkeys(scanner.reasons))
+    if scanner.multiplications > _MAX_MULTIPLICATIONS:
+        reasons.append(f"it repeats strings {scanner.multiplications} times")
+    amplification = scanner.amplification()
+    if amplification > MAX_AMPLIFICATION:
+        reasons.append(
+            f"its result may be up to {amplification:,.0f} times the size of its input"
+        )
+    # libjq folds `"text" * number` at compile time, before any definition can
+    # intercept `*`; long programs may fold long literals quadratically.
+    heavy = len(source) > MAX_INPROCESS_COMPILE_CHARS or (
+        scanner.multiplications > 0 and scanner.has_string
+    )
+    return Shape(
+        reasons=tuple(reasons),
+        heavy_compile=heavy,
+        multiplies=scanner.multiplications > 0,
+        refused=scanner.refused,
+    )
