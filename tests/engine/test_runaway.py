@@ -7,10 +7,18 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
+import pytest
+
+from podium import Runtime, load
 from podium.config import Settings
+from podium.store import open_store
+from tests.durability.helpers import ended, working
 from tests.engine.harness import ERRORS, fault, run, runtime, workflow
 from tests.expressions.helpers import alive, busy_children
+
+pytestmark = pytest.mark.usefixtures("hard_timeout")
 
 TIMEOUT = ERRORS + "timeout"
 EXPRESSION = ERRORS + "expression"
@@ -204,3 +212,35 @@ async def test_contained_expressions_never_start_the_sandbox() -> None:
                 c: '${ "n=\\(.x)" }'
         """), {"x": 1})
         assert rt.services.sandbox.started == 0
+
+
+async def test_a_worker_finishes_healthy_instances_beside_a_runaway_one(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'podium.db'}")
+    await store.open()
+    try:
+        async with Runtime(store=store, worker_id="w1",
+                           settings=Settings(expression_timeout=2)) as rt:
+            poison, _ = await rt.create_instance(load(workflow("""
+            do:
+              - spin:
+                  set: {v: '${ until(false; .) }'}
+            """, name="poison")), {})
+            healthy = load(workflow("""
+            do:
+              - nap:
+                  wait: PT0.1S
+              - done:
+                  set: {done: true}
+            """, name="healthy"))
+            others = [(await rt.create_instance(healthy, {}))[0] for _ in range(5)]
+            async with working(rt, concurrency=8):
+                finished = [await ended(store, record.id) for record in others]
+                # All done while the poison instance still spins.
+                current = await store.get_instance(poison.id)
+                assert current is not None and current.status == "running"
+                stopped = await ended(store, poison.id)
+    finally:
+        await store.close()
+    assert [record.status for record in finished] == ["completed"] * 5
+    assert stopped.status == "faulted"
+    assert stopped.error is not None and stopped.error["type"] == TIMEOUT
