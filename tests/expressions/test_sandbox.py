@@ -24,7 +24,6 @@ from podium.expressions.sandbox import (
     ResultTooLarge,
     Sandbox,
     check_compile,
-    compile_budget,
 )
 from tests.expressions.helpers import alive, busy_children
 
@@ -161,9 +160,10 @@ def test_compile_checks_report_syntax_errors_and_success() -> None:
     assert message is not None and "syntax error" in message
 
 
-def test_a_document_shares_one_compile_budget() -> None:
-    with compile_budget(0.0), pytest.raises(sandboxing.CompileBudgetExceeded):
-        check_compile('"ab" * 3')
+def test_a_compile_check_has_a_time_budget() -> None:
+    with pytest.raises(BudgetExceeded):
+        check_compile("[" + ",".join(["0"] * 200000) + "] - [" + ",".join(["1"] * 200000) + "]",
+                      seconds=1)
 
 
 def test_how_a_death_is_read() -> None:

@@ -15,9 +15,13 @@ from pydantic import BaseModel
 
 from podium.dsl import model as m
 from podium.dsl.loader import Pointer, Problem, Source
-from podium.expressions import ExpressionSyntaxError, compile_expression, expression_text
+from podium.expressions import (
+    ExpressionSyntaxError,
+    compile_budget,
+    compile_expression,
+    expression_text,
+)
 from podium.expressions.jq import is_expression
-from podium.expressions.sandbox import compile_budget
 
 DIRECTIVES = ("continue", "exit", "end")
 

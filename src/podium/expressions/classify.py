@@ -91,7 +91,7 @@ _AMPLIFYING_WEIGHT = 6
 # A contained program's result is at most (about) this many times the size of
 # its inputs: beyond it, the program runs in the sandbox. Exponential growth
 # (`.+. | .+. | ...`) needs a chain of stages that each use their input twice.
-MAX_AMPLIFICATION = 64
+MAX_AMPLIFICATION = 32
 
 # Programs longer than this compile in a child (constant folding of long
 # literals, e.g. array subtraction, is quadratic in their length).
@@ -111,6 +111,7 @@ class Shape:
     reasons: tuple[str, ...]  # why it is unbounded; empty when contained
     heavy_compile: bool
     multiplies: bool  # has a `*` operator (string repetition is capped by a prelude)
+    variables: bool = True  # refers to a `$name` (which may be a free variable)
     refused: str | None = None  # a construct never accepted, with the reason
 
     @property
@@ -137,6 +138,7 @@ class _Scanner:
         self.reasons: list[str] = []
         self.refused: str | None = None
         self.has_string = False
+        self.has_variables = False
         self.multiplications = 0
         self.frames = [_Frame("")]
         # The previous significant token's kind: decides whether `.x` continues a
@@ -274,6 +276,8 @@ class _Scanner:
         text = self.text
         while end < len(text) and (text[end].isalnum() or text[end] in "_:"):
             end += 1
+        if text[self.pos:end] not in ("$__loc__", "$ENV"):
+            self.has_variables = True
         frame = self.frames[-1]
         if frame.opener == "{" and frame.at_key:
             frame.at_key = False
@@ -403,5 +407,6 @@ def classify(source: str) -> Shape:
         reasons=tuple(reasons),
         heavy_compile=heavy,
         multiplies=scanner.multiplications > 0,
+        variables=scanner.has_variables,
         refused=scanner.refused,
     )

@@ -17,17 +17,20 @@ libjq fold a huge value at compile time).
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import json
 import math
 import re
-from collections.abc import Mapping
+import time
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import jq
 
 from podium.expressions import sandbox
 from podium.expressions.classify import Shape, classify
-from podium.limits import MAX_PAYLOAD_BYTES
+from podium.limits import DOCUMENT_COMPILE_SECONDS, EXPRESSION_COMPILE_SECONDS, MAX_PAYLOAD_BYTES
 
 _EXPRESSION = re.compile(r"^\s*\$\{(.+)\}\s*$", re.DOTALL)
 _UNDEFINED = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*) is not defined")
@@ -59,7 +62,7 @@ class ExpressionSyntaxError(ValueError):
 
 class _OverBudget(ExpressionSyntaxError):
     """The document ran out of compile budget: a verdict on the document, not
-    on this expression, so it is not cached."""
+    on this expression (never cached)."""
 
 
 def is_expression(value: object) -> bool:
@@ -73,6 +76,14 @@ def expression_text(value: str) -> str:
     return match.group(1).strip() if match else value.strip()
 
 
+def _own_error(source: str, message: str, heavy: bool = False,
+               seconds: float = EXPRESSION_COMPILE_SECONDS) -> str:
+    """The error of the author's own text rather than of our wrapper around it
+    (whose closing parenthesis jq may mention)."""
+    own = _errors(source, heavy, seconds)
+    return first_error(own if own is not None else message)
+
+
 def first_error(message: str) -> str:
     """The first error jq reports, without its location in our wrapper."""
     for line in message.splitlines():
@@ -82,14 +93,12 @@ def first_error(message: str) -> str:
     return message.splitlines()[0] if message else "invalid jq expression"
 
 
-def _errors(program: str, heavy: bool) -> str | None:
+def _errors(program: str, heavy: bool, seconds: float) -> str | None:
     """jq's compile errors for ``program`` (None when it compiles). A heavy one
-    compiles in the compile child, within its budgets."""
+    compiles in the compile child, within ``seconds`` and the memory budget."""
     if heavy:
         try:
-            return sandbox.check_compile(program)
-        except sandbox.CompileBudgetExceeded as exc:
-            raise _OverBudget(str(exc)) from None
+            return sandbox.check_compile(program, seconds)
         except sandbox.SandboxError as exc:
             raise ExpressionSyntaxError(
                 f"too expensive to compile: compiling it {exc} (libjq computes constant "
@@ -107,23 +116,26 @@ class Expression:
 
     __slots__ = ("_program", "sandbox_program", "shape", "source", "variables")
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, seconds: float = EXPRESSION_COMPILE_SECONDS) -> None:
         self.source = source
         shape: Shape = classify(source)
         if shape.refused:
             raise ExpressionSyntaxError(shape.refused)
         self.shape = shape
-        message = _errors(source, shape.heavy_compile)
+        heavy = shape.heavy_compile
         free: list[str] = []
-        if message is not None:
-            free = list(dict.fromkeys(_UNDEFINED.findall(message)))
-            remaining = [
-                line
-                for line in message.splitlines()
-                if line.startswith("jq: error") and not _UNDEFINED.search(line)
-            ]
-            if remaining or not free:
-                raise ExpressionSyntaxError(first_error(message))
+        if shape.variables:
+            # jq names the free variables when the bare text compiles without them.
+            message = _errors(source, heavy, seconds)
+            if message is not None:
+                free = list(dict.fromkeys(_UNDEFINED.findall(message)))
+                remaining = [
+                    line
+                    for line in message.splitlines()
+                    if line.startswith("jq: error") and not _UNDEFINED.search(line)
+                ]
+                if remaining or not free:
+                    raise ExpressionSyntaxError(first_error(message))
         self.variables: tuple[str, ...] = tuple(free)
         prelude = "def env: {}; " + (MULTIPLY_PRELUDE if shape.multiplies else "") + \
             "{} as $ENV | "
@@ -137,17 +149,18 @@ class Expression:
                 program = f"{prelude}({source}\n)"
             try:
                 self._program = jq.compile(program)
-            except ValueError as exc:  # pragma: no cover - the bare text compiled above
-                raise ExpressionSyntaxError(first_error(str(exc))) from None
+            except ValueError as exc:
+                raise ExpressionSyntaxError(_own_error(source, str(exc))) from None
             return
         # The sandbox always gets [data, [values...]] and answers with JSON text,
         # which jq writes as its CLI does (NaN as null, infinities as +-DBL_MAX).
         bound = f".[1] as [{binding}] | " if free else ""
         self.sandbox_program = f"{prelude}[{bound}.[0] | ({source}\n)] | tojson"
-        if not shape.heavy_compile:
-            message = _errors(self.sandbox_program, heavy=False)
-            if message is not None:  # pragma: no cover - the bare text compiled above
-                raise ExpressionSyntaxError(first_error(message))
+        if heavy and shape.variables:
+            return  # compiled above, in the child: only its variables were missing
+        message = _errors(self.sandbox_program, heavy, seconds)
+        if message is not None:
+            raise ExpressionSyntaxError(_own_error(source, message, heavy, seconds))
 
     def values(self, variables: Variables) -> list[Any]:
         """The free variables' values; ``KeyError`` names one the scope lacks."""
@@ -201,6 +214,28 @@ _compiled: dict[str, Expression] = {}
 _refused: dict[str, str] = {}
 
 
+_OVER_BUDGET = (
+    f"the document's expressions need more than {DOCUMENT_COMPILE_SECONDS:g}s to compile"
+)
+
+# Seconds of compiling that the document being loaded may still spend.
+_budget: contextvars.ContextVar[list[float] | None] = contextvars.ContextVar(
+    "podium_compile_budget", default=None
+)
+
+
+@contextlib.contextmanager
+def compile_budget(seconds: float = DOCUMENT_COMPILE_SECONDS) -> Iterator[None]:
+    """Bound the time spent compiling the expressions of one document (in-process
+    and in the compile child alike): validating any document stays within a fixed
+    time, however many expressions it holds or however costly their constants."""
+    token = _budget.set([seconds])
+    try:
+        yield
+    finally:
+        _budget.reset(token)
+
+
 def cached(source: str) -> Expression | None:
     return _compiled.get(source)
 
@@ -213,15 +248,25 @@ def compile_expression(source: str) -> Expression:
     refused = _refused.get(source)
     if refused is not None:
         raise ExpressionSyntaxError(refused)
+    budget = _budget.get()
+    seconds = EXPRESSION_COMPILE_SECONDS
+    if budget is not None:
+        if budget[0] <= 0:
+            raise _OverBudget(_OVER_BUDGET)
+        seconds = min(seconds, budget[0])
+    started = time.monotonic()
     try:
-        expression = Expression(source)
-    except _OverBudget:
-        raise
+        expression = Expression(source, seconds)
     except ExpressionSyntaxError as exc:
+        if seconds < EXPRESSION_COMPILE_SECONDS and time.monotonic() - started >= seconds:
+            raise _OverBudget(_OVER_BUDGET) from None  # the document's budget ran out
         if len(_refused) >= _CACHE_SIZE:
             del _refused[next(iter(_refused))]
         _refused[source] = str(exc)
         raise
+    finally:
+        if budget is not None:
+            budget[0] -= time.monotonic() - started
     if len(_compiled) >= _CACHE_SIZE:
         del _compiled[next(iter(_compiled))]
     _compiled[source] = expression

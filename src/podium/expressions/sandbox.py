@@ -24,8 +24,6 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
-import contextvars
-import json
 import os
 import select
 import signal
@@ -33,13 +31,11 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from podium.expressions import _child
 from podium.limits import (
-    DOCUMENT_COMPILE_SECONDS,
     EXPRESSION_COMPILE_SECONDS,
     EXPRESSION_MEMORY_BYTES,
     EXPRESSION_TIMEOUT_SECONDS,
@@ -47,7 +43,10 @@ from podium.limits import (
 )
 
 _CHILD = str(Path(_child.__file__).resolve())
-DEFAULT_PROCESSES = 2
+# Children at most, each evaluating one expression: enough that a runaway one
+# (which holds its child until its budget ends) does not stall the others' turns,
+# few enough that their memory budgets stay affordable.
+DEFAULT_PROCESSES = min(max(2, os.cpu_count() or 2), 8)
 
 
 class SandboxError(Exception):
@@ -87,6 +86,11 @@ def describe_bytes(size: int) -> str:
         if size >= scale:
             return f"{size / scale:g} {unit}"
     return f"{size} bytes"
+
+
+# Children need nothing from the environment, and should not hold the secrets an
+# operator may keep there (PODIUM_SECRETS_ENV_PREFIX).
+_ENVIRONMENT: dict[str, str] = {}
 
 
 def _command(memory: int, max_result: int) -> list[str]:
@@ -239,7 +243,7 @@ class Sandbox:
             *_command(self.memory, self.max_result),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             # Its own session: a terminal's Ctrl-C reaches the parent only.
-            start_new_session=True,
+            start_new_session=True, env=_ENVIRONMENT,
         )
         self.started += 1
         return _Child(process)
@@ -273,11 +277,14 @@ class _Compiler:
         ``SandboxError`` when compiling exceeds the budgets."""
         with self._lock:
             process = self._process
-            if process is None or process.poll() is not None:
+            if process is not None and process.poll() is not None:
+                self._stop(process)  # died (its parent thread ended, say): start another
+                process = None
+            if process is None:
                 process = self._process = subprocess.Popen(
                     _command(EXPRESSION_MEMORY_BYTES, MAX_PAYLOAD_BYTES),
                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                    start_new_session=True,
+                    start_new_session=True, env=_ENVIRONMENT,
                 )
             try:
                 tag, body = self._request(process, _child.frame(_child.COMPILE,
@@ -324,11 +331,14 @@ class _Compiler:
 
 def _read_until(stream: IO[bytes], size: int, deadline: float, seconds: float) -> bytes:
     descriptor = stream.fileno()
+    # poll, not select: a busy process may hold descriptors beyond FD_SETSIZE.
+    poller = select.poll()
+    poller.register(descriptor, select.POLLIN)
     chunks: list[bytes] = []
     missing = size
     while missing:
         left = deadline - time.monotonic()
-        if left <= 0 or not select.select([descriptor], [], [], left)[0]:
+        if left <= 0 or not poller.poll(left * 1000):
             raise BudgetExceeded(seconds)
         chunk = os.read(descriptor, min(missing, 1 << 20))
         if not chunk:
@@ -340,50 +350,10 @@ def _read_until(stream: IO[bytes], size: int, deadline: float, seconds: float) -
 
 _compiler = _Compiler()
 
-# Seconds of compile checks a document may still spend (None: no document budget).
-_document_budget: contextvars.ContextVar[list[float] | None] = contextvars.ContextVar(
-    "podium_compile_budget", default=None
-)
 
+def check_compile(program: str, seconds: float = EXPRESSION_COMPILE_SECONDS) -> str | None:
+    """Compile ``program`` in the compile child, within ``seconds`` and the memory
+    budget. None when it compiles, else jq's error message; raises a
+    ``SandboxError`` beyond the budgets."""
+    return _compiler.check(program, seconds)
 
-@contextlib.contextmanager
-def compile_budget(seconds: float = DOCUMENT_COMPILE_SECONDS) -> Iterator[None]:
-    """Bound the compile checks made while loading one document: validating any
-    document stays within a fixed time, whatever its expressions."""
-    token = _document_budget.set([seconds])
-    try:
-        yield
-    finally:
-        _document_budget.reset(token)
-
-
-class CompileBudgetExceeded(SandboxError):
-    pass
-
-
-def check_compile(program: str) -> str | None:
-    """Compile ``program`` in the compile child, within EXPRESSION_COMPILE_SECONDS
-    (and what is left of the document's budget). None when it compiles, else
-    jq's error message; raises a ``SandboxError`` beyond the budgets."""
-    budget = _document_budget.get()
-    seconds = EXPRESSION_COMPILE_SECONDS
-    if budget is not None:
-        if budget[0] <= 0:
-            raise CompileBudgetExceeded(
-                f"the document's expressions need more than {DOCUMENT_COMPILE_SECONDS:g}s "
-                "to compile"
-            )
-        seconds = min(seconds, budget[0])
-    started = time.monotonic()
-    try:
-        return _compiler.check(program, seconds)
-    finally:
-        if budget is not None:
-            budget[0] -= time.monotonic() - started
-
-
-def results(text: bytes) -> list[Any]:
-    """The evaluation results from a child's JSON text."""
-    value = json.loads(text)
-    assert isinstance(value, list)
-    return value
