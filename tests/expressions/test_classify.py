@@ -144,3 +144,47 @@ def test_modules_are_refused(source: str) -> None:
 def test_deep_nesting_does_not_recurse() -> None:
     source = "[" * 5000 + "." + "]" * 5000
     assert classify(source).heavy_compile  # long: compiled in a child, no RecursionError
+
+
+QUADRATIC = {
+    "two iterations combined": "[.a[] + .b[]]",
+    "two iterations in an object": "{x: .a[], y: .b[]}",
+    "two iterations in parentheses": "[(.a[]) * (.b[])]",
+    "two alternatives in an object": "{a: (.x, .y), b: (.x, .y)}",
+    "two iterations interpolated": '"\\(.a[])-\\(.b[])"',
+    "two generating arguments": "[limit(.a[]; .b[])]",
+    "a variable per item": "[.items[] | {item: ., ctx: $context}]",
+    "a variable in map": "map(. + $extra)",
+    "a variable in a select after an iteration": "[.items[] | select(.id == $id)]",
+    "a variable after a label": "label $out | .[] | $secret",
+    "array subtraction": ".a - .b",
+    "contains": ".tags | contains(.wanted)",
+    "inside": ".wanted | inside(.tags)",
+    "join with a computed separator": 'join(.separator)',
+    "join with an interpolated separator": 'join("\\(.s)")',
+}
+
+LINEAR = {
+    "one iteration": "[.items[] | .id]",
+    "iterations in sequence": ".[] | .[] | .name",
+    "maps in sequence": "map(.a) | map(.b)",
+    "a variable before an iteration": "$context.items[] | .id",
+    "a variable bound before": ". as $all | $all.items",
+    "subtracting a number": ".n - 1",
+    "subtracting from a number": "10 - .n",
+    "join with a literal": 'join(", ")',
+    "alternatives collected": "[.a, .b, .c]",
+    "one generator in an object": "{x: .a[], y: .b}",
+    "a label": "label $out | .[] | if . > 1 then ., break $out else . end",
+}
+
+
+@pytest.mark.parametrize("source", QUADRATIC.values(), ids=QUADRATIC.keys())
+def test_products_and_pairwise_work_go_to_the_sandbox(source: str) -> None:
+    assert not classify(source).contained
+
+
+@pytest.mark.parametrize("source", LINEAR.values(), ids=LINEAR.keys())
+def test_linear_work_stays_in_process(source: str) -> None:
+    shape = classify(source)
+    assert shape.contained, shape.reasons
