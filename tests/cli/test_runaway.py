@@ -48,4 +48,4 @@ def test_sigterm_is_honoured_during_a_runaway_expression(tmp_path: Path) -> None
         run.kill()
     assert run.returncode == 130, stderr
     assert "left for `podium worker`" in stderr
-    assert stopped < 5
+    assert stopped < 8  # a few seconds, not the expression's 10 s budget

