@@ -34,8 +34,12 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         env = os.environ if environ is None else environ
+        try:
+            allow_run = parse_allow_run(env.get("PODIUM_ALLOW_RUN", ""))
+        except ValueError as exc:
+            raise ValueError(f"PODIUM_ALLOW_RUN: {exc}") from None
         settings = cls(
-            allow_run=parse_allow_run(env.get("PODIUM_ALLOW_RUN", "")),
+            allow_run=allow_run,
             secrets_env_prefix=env.get("PODIUM_SECRETS_ENV_PREFIX") or None,
             secrets_path=Path(env["PODIUM_SECRETS_PATH"]) if env.get("PODIUM_SECRETS_PATH")
             else None,
@@ -69,7 +73,7 @@ def parse_seconds(text: str | None, default: float, name: str) -> float:
     try:
         seconds = float(text)
     except ValueError:
-        raise ValueError(f"{name} must be a number of seconds, not {text!r}") from None
-    if not 0 < seconds < 86400:
-        raise ValueError(f"{name} must be between 0 and 86400 seconds, not {text!r}")
+        raise ValueError(f"{name}: {text!r} is not a number of seconds") from None
+    if not 0 < seconds <= 86400:
+        raise ValueError(f"{name}: {text!r} must be more than 0 and at most 86400 seconds")
     return seconds

@@ -9,7 +9,9 @@ import signal
 import time
 from pathlib import Path
 
-from tests.cli.support import spawn, workflow
+import pytest
+
+from tests.cli.support import invoke, spawn, workflow
 
 SPIN = """\
   - spin:
@@ -49,3 +51,26 @@ def test_sigterm_is_honoured_during_a_runaway_expression(tmp_path: Path) -> None
     assert run.returncode == 130, stderr
     assert "left for `podium worker`" in stderr
     assert stopped < 8  # a few seconds, not the expression's 10 s budget
+
+
+def test_the_operator_sets_the_expression_budget(tmp_path: Path) -> None:
+    path = workflow(tmp_path, "spin", SPIN.format(timeout=""))
+    code, stdout, stderr = invoke("run", path, env={"PODIUM_EXPRESSION_TIMEOUT": "1"})
+    assert (code, stdout) == (1, "")
+    error = json.loads(stderr.strip().splitlines()[-1])
+    assert error["type"].endswith("/errors/timeout")
+    assert "did not finish within its 1s budget" in error["detail"]
+
+
+@pytest.mark.parametrize("value", ["soon", "0", "-1", "1e9"])
+@pytest.mark.parametrize("command", ["run", "worker", "start"])
+def test_a_bad_expression_budget_is_a_usage_error(
+    tmp_path: Path, value: str, command: str
+) -> None:
+    path = workflow(tmp_path, "spin", SPIN.format(timeout=""))
+    args = [path] if command != "worker" else []
+    code, _, stderr = invoke(command, *args, "--store", f"sqlite:///{tmp_path / 'p.db'}",
+                             env={"PODIUM_EXPRESSION_TIMEOUT": value})
+    assert code == 2
+    assert f"PODIUM_EXPRESSION_TIMEOUT: '{value}'" in stderr
+    assert "Traceback" not in stderr

@@ -60,9 +60,9 @@ class ExpressionSyntaxError(ValueError):
     """The text is not a valid jq program (or one this runtime refuses)."""
 
 
-class _OverBudget(ExpressionSyntaxError):
-    """The document ran out of compile budget: a verdict on the document, not
-    on this expression (never cached)."""
+class _NotCached(ExpressionSyntaxError):
+    """A refusal that says nothing of the expression itself (the document ran out
+    of compile budget, no process could start to check it): never cached."""
 
 
 def is_expression(value: object) -> bool:
@@ -99,6 +99,8 @@ def _errors(program: str, heavy: bool, seconds: float) -> str | None:
     if heavy:
         try:
             return sandbox.check_compile(program, seconds)
+        except sandbox.Unavailable as exc:
+            raise _NotCached(f"cannot be checked: it {exc}") from None
         except sandbox.SandboxError as exc:
             raise ExpressionSyntaxError(
                 f"too expensive to compile: compiling it {exc} (libjq computes constant "
@@ -252,14 +254,16 @@ def compile_expression(source: str) -> Expression:
     seconds = EXPRESSION_COMPILE_SECONDS
     if budget is not None:
         if budget[0] <= 0:
-            raise _OverBudget(_OVER_BUDGET)
+            raise _NotCached(_OVER_BUDGET)
         seconds = min(seconds, budget[0])
     started = time.monotonic()
     try:
         expression = Expression(source, seconds)
+    except _NotCached:
+        raise
     except ExpressionSyntaxError as exc:
         if seconds < EXPRESSION_COMPILE_SECONDS and time.monotonic() - started >= seconds:
-            raise _OverBudget(_OVER_BUDGET) from None  # the document's budget ran out
+            raise _NotCached(_OVER_BUDGET) from None  # the document's budget ran out
         _remember(_refused, source, str(exc))
         raise
     finally:

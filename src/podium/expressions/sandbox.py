@@ -70,6 +70,11 @@ class Crashed(SandboxError):
         super().__init__(f"crashed the evaluator ({how})")
 
 
+class Unavailable(SandboxError):
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"could not be evaluated: no sandbox process could start ({reason})")
+
+
 class ProgramError(SandboxError):
     """A jq error (compile or runtime): the program's own failure."""
 
@@ -239,12 +244,15 @@ class Sandbox:
         self._reaping = set()
 
     async def _spawn(self) -> _Child:
-        process = await asyncio.create_subprocess_exec(
-            *_command(self.memory, self.max_result),
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            # Its own session: a terminal's Ctrl-C reaches the parent only.
-            start_new_session=True, env=_ENVIRONMENT,
-        )
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *_command(self.memory, self.max_result),
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                # Its own session: a terminal's Ctrl-C reaches the parent only.
+                start_new_session=True, env=_ENVIRONMENT,
+            )
+        except OSError as exc:  # no processes or descriptors left: this task faults
+            raise Unavailable(exc.strerror or str(exc)) from None
         self.started += 1
         return _Child(process)
 
@@ -281,11 +289,14 @@ class _Compiler:
                 self._stop(process)  # died (its parent thread ended, say): start another
                 process = None
             if process is None:
-                process = self._process = subprocess.Popen(
-                    _command(EXPRESSION_MEMORY_BYTES, MAX_PAYLOAD_BYTES),
-                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                    start_new_session=True, env=_ENVIRONMENT,
-                )
+                try:
+                    process = self._process = subprocess.Popen(
+                        _command(EXPRESSION_MEMORY_BYTES, MAX_PAYLOAD_BYTES),
+                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                        start_new_session=True, env=_ENVIRONMENT,
+                    )
+                except OSError as exc:
+                    raise Unavailable(exc.strerror or str(exc)) from None
             try:
                 tag, body = self._request(process, _child.frame(_child.COMPILE,
                                                                  program.encode()), seconds)
