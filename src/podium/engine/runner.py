@@ -57,8 +57,10 @@ async def duration_seconds(
             )
         try:
             return checked_seconds(iso_seconds(value), where, field, text)
-        except ValueError as exc:
-            raise WorkflowError.expression(f"{field}: '{text}' gave {exc}", where) from None
+        except ValueError:
+            raise WorkflowError.expression(
+                f"{field}: '{text}' gave {value!r}, not an ISO 8601 duration", where
+            ) from None
     try:
         return checked_seconds(iso_seconds(text), where, field)
     except ValueError as exc:

@@ -6,8 +6,8 @@ nothing but ``jq``. The parent imports this module only for the framing helpers
 and tags below.
 
 It limits its own address space (``RLIMIT_AS``), dies with its parent
-(``PR_SET_PDEATHSIG``), ignores the terminal's SIGINT (the parent decides), and
-runs one request at a time:
+(``PR_SET_PDEATHSIG``), ignores SIGINT, SIGTERM and SIGHUP (the parent decides),
+and runs one request at a time:
 
 - ``E`` + program length (4 bytes) + program + input JSON: run the program on the
   input; the program itself ends in ``tojson``, so the answer is ``R`` + the
@@ -137,7 +137,11 @@ def main(argv: list[str]) -> None:
     import signal
 
     memory, max_result, parent = (int(value) for value in argv[1:4])
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The parent decides when a child ends: a service manager's SIGTERM to the
+    # whole group must not fault the evaluation under way while the parent
+    # shuts down gracefully (it releases its instances; then we die with it).
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_IGN)
     _die_with_parent(parent)
     _serve(memory, max_result)
 
