@@ -34,7 +34,7 @@ SMALL_MEMORY = 256 * 1024 * 1024
 
 @pytest.fixture
 async def box() -> AsyncIterator[Sandbox]:
-    sandbox = Sandbox(timeout=2, memory=SMALL_MEMORY)
+    sandbox = Sandbox(timeout=60, memory=SMALL_MEMORY)
     try:
         yield sandbox
     finally:
@@ -54,13 +54,17 @@ async def test_an_unbounded_expression_runs_and_answers(box: Sandbox) -> None:
     assert box.started == 1  # one child, reused
 
 
-async def test_the_time_budget_kills_the_child_and_the_next_one_works(box: Sandbox) -> None:
-    began = time.monotonic()
-    with pytest.raises(BudgetExceeded, match="within its 2s budget"):
-        await evaluate(box, "until(false; .)")
-    assert time.monotonic() - began < 10
-    assert await evaluate(box, "[range(2)]") == [[0, 1]]
-    assert box.started == 2
+async def test_the_time_budget_kills_the_child_and_the_next_one_works() -> None:
+    box = Sandbox(timeout=2)
+    try:
+        began = time.monotonic()
+        with pytest.raises(BudgetExceeded, match="within its 2s budget"):
+            await evaluate(box, "until(false; .)")
+        assert time.monotonic() - began < 30
+        assert await evaluate(box, "[range(2)]") == [[0, 1]]
+        assert box.started == 2
+    finally:
+        await box.aclose()
 
 
 async def test_memory_exhaustion_is_reported_not_fatal(box: Sandbox) -> None:
