@@ -183,7 +183,10 @@ async def run_task(
     if journal.enabled:
         journal.note(position, STARTED, {"task": reference, "input": raw_input})
     try:
-        limit = await timeout_seconds(task.timeout, instance, run, reference)
+        limit = (
+            await timeout_seconds(task.timeout, instance, run, reference)
+            if task.timeout is not None else None
+        )
         if limit is None:
             await _envelope(run)
         else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Coroutine, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -200,21 +200,22 @@ class TaskRun:
     def variables(self, stage: str) -> Arguments:
         return Arguments(self.instance, self, stage)
 
-    # Helpers for task kinds ------------------------------------------------------------
+    # Helpers for task kinds: each returns the evaluator's coroutine, to be awaited
+    # (one coroutine frame less on the hot path than `async def` wrappers).
 
-    async def template(self, value: Any, data: Any | None = None) -> Any:
+    def template(self, value: Any, data: Any | None = None) -> Coroutine[Any, Any, Any]:
         """Evaluate the expressions in a task argument against the transformed input."""
-        return await self.instance.evaluator.template(
+        return self.instance.evaluator.template(
             value, self.input if data is None else data, self.variables("task"), self.reference
         )
 
-    async def expression(self, text: str, data: Any | None = None) -> Any:
-        return await self.instance.evaluator.expression(
+    def expression(self, text: str, data: Any | None = None) -> Coroutine[Any, Any, Any]:
+        return self.instance.evaluator.expression(
             text, self.input if data is None else data, self.variables("task"), self.reference
         )
 
-    async def condition(self, text: str, data: Any | None = None) -> bool:
-        return await self.instance.evaluator.condition(
+    def condition(self, text: str, data: Any | None = None) -> Coroutine[Any, Any, bool]:
+        return self.instance.evaluator.condition(
             text, self.input if data is None else data, self.variables("task"), self.reference
         )
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+from collections.abc import Coroutine
 from typing import Any
 
 from podium.engine.errors import WorkflowError
@@ -49,9 +50,11 @@ class Evaluator:
         self.loose = mode == "loose"
         self.sandbox = sandbox if sandbox is not None else sandboxing.Sandbox()
 
-    async def expression(self, text: str, data: Any, variables: Variables, where: str) -> Any:
+    def expression(
+        self, text: str, data: Any, variables: Variables, where: str
+    ) -> Coroutine[Any, Any, Any]:
         """Evaluate a field that always holds an expression (``if``, ``input.from``, ...)."""
-        return await self.run(expression_text(text), data, variables, where)
+        return self.run(expression_text(text), data, variables, where)
 
     async def condition(self, text: str, data: Any, variables: Variables, where: str) -> bool:
         """Evaluate a boolean condition; anything but ``false``/``null`` is true (jq truthiness)."""
@@ -70,13 +73,13 @@ class Evaluator:
                     return value
             return value
         if isinstance(value, dict):
-            return {k: await self.template(v, data, variables, where) for k, v in value.items()}
+            return {k: await self.template(v, data, variables, where)
+                    if isinstance(v, str | dict | list) else _literal(v)
+                    for k, v in value.items()}
         if isinstance(value, list):
-            return [await self.template(v, data, variables, where) for v in value]
-        if isinstance(value, float) and not math.isfinite(value):
-            # A literal such as YAML's `.inf`: output stays strict JSON.
-            return finite(value)
-        return value
+            return [await self.template(v, data, variables, where)
+                    if isinstance(v, str | dict | list) else _literal(v) for v in value]
+        return _literal(value)
 
     async def transform(self, value: Any, data: Any, variables: Variables, where: str) -> Any:
         """``input.from``/``output.as``/``export.as``: a string is an expression, an
@@ -90,6 +93,8 @@ class Evaluator:
         expression = cached(source) or await _compile(source, where)
         if expression.sandbox_program is None:
             results = _in_process(expression, data, variables, where)
+            if len(results) == 1 and not isinstance(results[0], dict | list):
+                return results[0]  # the hot path: a scalar needs no further check
         else:
             results = await self._sandboxed(expression, data, variables, where)
         return _result(results, source, where)
@@ -124,6 +129,14 @@ class Evaluator:
             raise _too_deep(source, where) from None
         assert isinstance(results, list)
         return results
+
+
+def _literal(value: Any) -> Any:
+    """A literal of a template: as it is, unless a non-finite number (YAML's
+    `.inf`), which becomes what jq prints, so that output stays strict JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return finite(value)
+    return value
 
 
 async def _compile(source: str, where: str) -> Expression:

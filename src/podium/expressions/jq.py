@@ -238,8 +238,8 @@ def compile_budget(seconds: float = DOCUMENT_COMPILE_SECONDS) -> Iterator[None]:
         _budget.reset(token)
 
 
-def cached(source: str) -> Expression | None:
-    return _compiled.get(source)
+# The compiled expression of a source, if any (a bound method: no Python frame).
+cached = _compiled.get
 
 
 def compile_expression(source: str) -> Expression:
