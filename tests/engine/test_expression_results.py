@@ -180,3 +180,20 @@ def test_modules_are_refused_at_load(source: str) -> None:
     """))
     assert len(problems) == 1
     assert "cannot load modules or files" in problems[0].message
+
+
+@pytest.mark.parametrize("expression", ["${ . }", "${ reduce .[] as $x (0; 1) }"],
+                         ids=["in-process", "sandboxed"])
+async def test_input_nested_too_deep_faults_the_task_not_the_process(expression: str) -> None:
+    deep: object = None
+    for _ in range(5000):
+        deep = [deep]
+    error = await fault(f"""
+    do:
+      - t:
+          set:
+            v: '{expression}'
+    """, {"deep": deep})
+    assert error.type == EXPRESSION
+    assert error.instance == "/do/0/t"
+    assert f"nested deeper than {MAX_DEPTH} levels" in (error.detail or "")

@@ -160,8 +160,8 @@ def _in_process(expression: Expression, data: Any, variables: Variables, where: 
         raise _undefined(exc, source, where) from None
     except ValueError as exc:
         raise WorkflowError.expression(f"{_quote(source)} failed: {exc}", where) from None
-    except RecursionError:
-        raise _too_deep(source, where) from None
+    except RecursionError:  # converting its input or its result
+        raise _too_deep(source, where, "data") from None
     except MemoryError:
         raise WorkflowError.expression(
             f"expression {_quote(source)} ran out of memory", where
