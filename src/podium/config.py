@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from podium.limits import EXPRESSION_TIMEOUT_SECONDS
+
 RUN_KINDS = ("shell", "script", "container")
 
 
@@ -27,18 +29,29 @@ class Settings:
     # The container engine CLI for `run: container`: a path, or a name looked up
     # on PATH. None: podman, else docker, whichever PATH has.
     container_engine: str | None = None
+    # Seconds an unbounded runtime expression may run in the sandbox (README
+    # "Limits"); PODIUM_EXPRESSION_TIMEOUT.
+    expression_timeout: float = EXPRESSION_TIMEOUT_SECONDS
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         env = os.environ if environ is None else environ
+        try:
+            allow_run = parse_allow_run(env.get("PODIUM_ALLOW_RUN", ""))
+        except ValueError as exc:
+            raise ValueError(f"PODIUM_ALLOW_RUN: {exc}") from None
         settings = cls(
-            allow_run=parse_allow_run(env.get("PODIUM_ALLOW_RUN", "")),
+            allow_run=allow_run,
             secrets_env_prefix=env.get("PODIUM_SECRETS_ENV_PREFIX") or None,
             secrets_path=Path(env["PODIUM_SECRETS_PATH"]) if env.get("PODIUM_SECRETS_PATH")
             else None,
             default_catalog=env.get("PODIUM_DEFAULT_CATALOG") or None,
             container_engine=env.get("PODIUM_CONTAINER_ENGINE") or None,
+            expression_timeout=parse_seconds(
+                env.get("PODIUM_EXPRESSION_TIMEOUT"), EXPRESSION_TIMEOUT_SECONDS,
+                "PODIUM_EXPRESSION_TIMEOUT",
+            ),
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(settings, **given)
@@ -55,3 +68,16 @@ def parse_allow_run(text: str) -> frozenset[str]:
             f"unknown run kind(s) {', '.join(unknown)}: use {', '.join(RUN_KINDS)} or all"
         )
     return frozenset(names)
+
+
+def parse_seconds(text: str | None, default: float, name: str) -> float:
+    """A positive number of seconds from the environment (unset: ``default``)."""
+    if text is None or not text.strip():
+        return default
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise ValueError(f"{name}: {text!r} is not a number of seconds") from None
+    if not 0 < seconds <= 86400:
+        raise ValueError(f"{name}: {text!r} must be more than 0 and at most 86400 seconds")
+    return seconds

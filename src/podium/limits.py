@@ -42,6 +42,13 @@ MAX_DURATION_SECONDS = 100 * 365 * 86400.0
 EXPRESSION_TIMEOUT_SECONDS = 10.0
 EXPRESSION_MEMORY_BYTES = 1024 * 1024 * 1024
 
+# libjq folds constants while it compiles (`"x" * 2000000000` allocates 2 GB in
+# `jq.compile`): a program that may do so compiles in a child with the memory
+# budget above and this time budget, and all such checks made while loading one
+# document share the second budget, so validating any document stays bounded.
+EXPRESSION_COMPILE_SECONDS = 5.0
+DOCUMENT_COMPILE_SECONDS = 20.0
+
 # Times an instance may stop its worker (crash, kill, lost lease) without making
 # progress before it is quarantined instead of being run again.
 MAX_CRASHES = 3

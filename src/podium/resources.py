@@ -23,9 +23,9 @@ from podium.engine.errors import WorkflowError
 from podium.engine.state import TaskRun
 
 
-def endpoint_uri(endpoint: str | m.EndpointConfig, run: TaskRun) -> str:
+async def endpoint_uri(endpoint: str | m.EndpointConfig, run: TaskRun) -> str:
     uri = endpoint if isinstance(endpoint, str) else endpoint.uri
-    value = run.template(uri)
+    value = await run.template(uri)
     if not isinstance(value, str):
         raise WorkflowError.expression(
             f"the resource endpoint gave {type(value).__name__}, not a URI", run.reference
@@ -35,7 +35,7 @@ def endpoint_uri(endpoint: str | m.EndpointConfig, run: TaskRun) -> str:
 
 async def read_text(resource: m.ExternalResource, run: TaskRun) -> tuple[str, str]:
     """The resource's text and its resolved location (for relative references)."""
-    uri = endpoint_uri(resource.endpoint, run)
+    uri = await endpoint_uri(resource.endpoint, run)
     cache: dict[str, str] = run.instance.services.resource_cache
     if uri in cache:
         return cache[uri], uri

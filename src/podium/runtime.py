@@ -26,6 +26,7 @@ from podium.engine.services import Services
 from podium.engine.state import Instance
 from podium.events.bus import EventBus, InProcessBus
 from podium.expressions import Evaluator
+from podium.expressions.sandbox import Sandbox
 from podium.registry import Registry
 from podium.secrets import SecretStore, redacting
 from podium.store.base import PENDING, RUNNING, DefinitionRecord, InstanceRecord, Store
@@ -85,6 +86,7 @@ class Runtime:
             secrets=secret_store,
             runtime_descriptor={"name": "podium", "version": __version__, "metadata": {}},
             settings=settings,
+            sandbox=Sandbox(timeout=settings.expression_timeout),
         )
         self.services.runtime = self
 
@@ -100,6 +102,7 @@ class Runtime:
         await self.aclose()
 
     async def aclose(self) -> None:
+        await self.services.sandbox.aclose()
         if self._own_client:
             await self.services.http.aclose()
 
@@ -206,7 +209,8 @@ class Runtime:
             definition=definition,
             services=self.services,
             raw_input=data,
-            evaluator=Evaluator(model.evaluate.mode if model.evaluate else "strict"),
+            evaluator=Evaluator(model.evaluate.mode if model.evaluate else "strict",
+                                self.services.sandbox),
             lifecycle=Lifecycle(
                 self.services.listeners, f"{definition.name}-{instance_id}.{definition.namespace}"
             ),

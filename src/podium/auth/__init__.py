@@ -19,11 +19,11 @@ async def authorize(
     tokens obtained or reused)."""
     resolved = resolve_policy(policy, run)
     if resolved.basic is not None:
-        return basic.authorize(resolved.basic, run)
+        return await basic.authorize(resolved.basic, run)
     if resolved.bearer is not None:
-        return bearer.authorize(resolved.bearer, run)
+        return await bearer.authorize(resolved.bearer, run)
     if resolved.digest is not None:
-        return digest.authorize(resolved.digest, run)
+        return await digest.authorize(resolved.digest, run)
     if resolved.oauth2 is not None:
         return await oauth2.authorize(resolved.oauth2, run)
     assert resolved.oidc is not None  # the model holds exactly one scheme

@@ -51,12 +51,14 @@ def failure(detail: str, run: TaskRun) -> WorkflowError:
     return WorkflowError(AUTHENTICATION, detail=detail, instance=run.reference)
 
 
-def properties(scheme: m.BasicAuth | m.BearerAuth | m.OAuth2Auth, run: TaskRun) -> dict[str, Any]:
+async def properties(
+    scheme: m.BasicAuth | m.BearerAuth | m.OAuth2Auth, run: TaskRun
+) -> dict[str, Any]:
     """A scheme's properties: its secret's object when it ``use``s one, else its own
     with their runtime expressions evaluated."""
     if scheme.use is None:
         fields = scheme.model_dump(exclude_none=True, by_alias=True)
-        evaluated = run.template(fields)
+        evaluated = await run.template(fields)
         return evaluated if isinstance(evaluated, dict) else fields
     value = run.instance.secrets().get(scheme.use)
     if not isinstance(value, dict):

@@ -9,7 +9,7 @@ from podium.dsl import model as m
 from podium.engine.state import TaskRun
 
 
-def authorize(scheme: m.BasicAuth, run: TaskRun) -> Authorization:
-    fields = properties(scheme, run)
+async def authorize(scheme: m.BasicAuth, run: TaskRun) -> Authorization:
+    fields = await properties(scheme, run)
     token = f"{fields.get('username', '')}:{fields.get('password', '')}"
     return Authorization("Basic", base64.b64encode(token.encode()).decode())

@@ -7,5 +7,5 @@ from podium.dsl import model as m
 from podium.engine.state import TaskRun
 
 
-def authorize(scheme: m.BearerAuth, run: TaskRun) -> Authorization:
-    return Authorization("Bearer", str(properties(scheme, run).get("token", "")))
+async def authorize(scheme: m.BearerAuth, run: TaskRun) -> Authorization:
+    return Authorization("Bearer", str((await properties(scheme, run)).get("token", "")))

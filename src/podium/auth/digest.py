@@ -16,8 +16,8 @@ from podium.dsl import model as m
 from podium.engine.state import TaskRun
 
 
-def authorize(scheme: m.BasicAuth, run: TaskRun) -> Authorization:
-    fields = properties(scheme, run)
+async def authorize(scheme: m.BasicAuth, run: TaskRun) -> Authorization:
+    fields = await properties(scheme, run)
     username = str(fields.get("username", ""))
     flow = httpx.DigestAuth(username, str(fields.get("password", "")))
     return Authorization("Digest", username, flow)

@@ -93,7 +93,7 @@ def token_endpoint(authority: str, path: str | None) -> str:
 
 
 async def authorize(scheme: m.OAuth2Auth, run: TaskRun) -> Authorization:
-    fields = properties(scheme, run)
+    fields = await properties(scheme, run)
     authority = _text(fields, "authority", run)
     endpoints = fields.get("endpoints") or {}
     url = token_endpoint(authority, endpoints.get("token") if isinstance(endpoints, dict)

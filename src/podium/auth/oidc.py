@@ -27,7 +27,7 @@ def discovery_url(authority: str) -> str:
 
 
 async def authorize(scheme: m.OidcAuth, run: TaskRun) -> Authorization:
-    fields = properties(scheme, run)
+    fields = await properties(scheme, run)
     authority = fields.get("authority")
     if not isinstance(authority, str) or not authority:
         raise failure("the OpenID Connect policy needs 'authority'", run)

@@ -64,7 +64,7 @@ _STREAM_TIMEOUT = httpx.Timeout(60.0, connect=10.0, read=None)
 async def execute(task: m.CallA2A, run: TaskRun) -> Any:
     args = task.with_
     where = run.reference
-    params = run.template(args.parameters)
+    params = await run.template(args.parameters)
     if params is not None and not isinstance(params, dict):
         raise WorkflowError.expression(
             f"A2A 'parameters' must give an object, not {type(params).__name__}", where
@@ -115,7 +115,7 @@ async def _server(args: m.A2AArguments, run: TaskRun) -> tuple[str, dict[str, st
         if isinstance(args.agent_card.endpoint, m.EndpointConfig):
             policy = args.agent_card.endpoint.authentication
     elif args.server is not None:
-        url = resolve_uri(args.server, run)
+        url = await resolve_uri(args.server, run)
         if isinstance(args.server, m.EndpointConfig):
             policy = args.server.authentication
     else:

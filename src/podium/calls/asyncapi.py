@@ -67,7 +67,7 @@ _FOREACH = "with/subscription/foreach"
 async def execute(task: m.CallAsyncAPI, run: TaskRun) -> Any:
     args = task.with_
     document, uri = await read_document(args.document, run)
-    variables = run.template(args.server.variables) if args.server and args.server.variables \
+    variables = await run.template(args.server.variables) if args.server and args.server.variables \
         else {}
     if not isinstance(variables, dict):
         raise WorkflowError.expression(
@@ -120,8 +120,8 @@ async def _authenticate(destination: Destination, policy: m.ReferenceableAuthent
 
 async def _publish(message: m.AsyncAPIMessage, destination: Destination, connector: Connector,
                    run: TaskRun) -> Any:
-    payload = run.template(message.payload)
-    headers = run.template(message.headers) or {}
+    payload = await run.template(message.payload)
+    headers = await run.template(message.headers) or {}
     if not isinstance(headers, dict):
         raise WorkflowError.expression(
             f"'message.headers' must give an object, not {type(headers).__name__}",
@@ -155,7 +155,7 @@ async def _subscribe(subscription: m.AsyncAPISubscription, destination: Destinat
     async with contextlib.AsyncExitStack() as stack:
         deliveries: Deliveries | None = None
         while consume.amount is None or len(outputs) < consume.amount:
-            if consume.while_ is not None and not evaluator.condition(
+            if consume.while_ is not None and not await evaluator.condition(
                 consume.while_, last, run.variables("task"), where
             ):
                 break
@@ -175,7 +175,7 @@ async def _subscribe(subscription: m.AsyncAPISubscription, destination: Destinat
                 if delivery is None:
                     break
                 message = _inbound(delivery, destination)
-                if subscription.filter is not None and not evaluator.condition(
+                if subscription.filter is not None and not await evaluator.condition(
                     subscription.filter, message, run.variables("task"), where
                 ):
                     await delivery.settle()
@@ -195,7 +195,7 @@ async def _subscribe(subscription: m.AsyncAPISubscription, destination: Destinat
             if ended:
                 run.ended = True
                 break
-            if consume.until is not None and evaluator.condition(
+            if consume.until is not None and await evaluator.condition(
                 consume.until, message, run.variables("task"), where
             ):
                 break
@@ -207,7 +207,8 @@ async def _deadline(consume: m.AsyncAPIConsumption, run: TaskRun) -> float | Non
     timer, so a replay keeps the original window."""
     if consume.for_ is None:
         return None
-    seconds = runner.duration_seconds(consume.for_, run, run.instance, run.reference)
+    seconds = await runner.duration_seconds(consume.for_, run, run.instance, run.reference,
+                                            "consume.for")
     journal = run.instance.journal
     if journal.enabled:
         position = f"{run.position}#for"
@@ -302,7 +303,7 @@ async def _iterate(foreach: m.SubscriptionIterator | None, message: Any, index: 
     if foreach.output is not None:
         where = f"{run.reference}/{_FOREACH}/output"
         if foreach.output.as_ is not None:
-            output = instance.evaluator.transform(
+            output = await instance.evaluator.transform(
                 foreach.output.as_, output, scoped.variables("output"), where
             )
         if foreach.output.schema_ is not None:
@@ -312,7 +313,7 @@ async def _iterate(foreach: m.SubscriptionIterator | None, message: Any, index: 
     if foreach.export is not None:
         where = f"{run.reference}/{_FOREACH}/export"
         if foreach.export.as_ is not None:
-            instance.context = instance.evaluator.transform(
+            instance.context = await instance.evaluator.transform(
                 foreach.export.as_, output, scoped.variables("export"), where
             )
         if foreach.export.schema_ is not None:

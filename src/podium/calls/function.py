@@ -58,7 +58,7 @@ async def execute(task: m.CallFunction, run: TaskRun) -> Any:
             f"(do functions call each other in a cycle?)", run.reference,
         )
     function = await resolve(task.call, run)
-    data = run.template(task.with_) if task.with_ is not None else run.input
+    data = await run.template(task.with_) if task.with_ is not None else run.input
     output, _ = await run_task(
         run.instance, run.name, function, run.reference, f"{run.position}/function", data,
         {EXTENDING: True, _DEPTH: depth},
@@ -102,7 +102,7 @@ async def resolve(name: str, run: TaskRun) -> Any:
             f"catalog '{catalog_name}' of '{name}' is not defined in use.catalogs",
             run.reference,
         )
-    root = endpoint_uri(endpoint, run).rstrip("/")
+    root = (await endpoint_uri(endpoint, run)).rstrip("/")
     uri = _raw(f"{root}/functions/{cataloged['name']}/{cataloged['version']}/function.yaml")
     authentication = endpoint.authentication if isinstance(endpoint, m.EndpointConfig) else None
     return await _load(uri, authentication, run)

@@ -65,7 +65,7 @@ async def execute(task: m.CallGRPC, run: TaskRun) -> Any:
             "called", where,
         )
 
-    arguments = run.template(args.arguments) if args.arguments is not None else {}
+    arguments = await run.template(args.arguments) if args.arguments is not None else {}
     if not isinstance(arguments, dict):
         raise WorkflowError.expression(
             f"'arguments' must give an object, not {type(arguments).__name__}", where

@@ -46,10 +46,10 @@ def expand_uri_template(template: str, data: Any, where: str) -> str:
     return _PLACEHOLDER.sub(value, template)
 
 
-def resolve_uri(endpoint: str | m.EndpointConfig, run: TaskRun) -> str:
+async def resolve_uri(endpoint: str | m.EndpointConfig, run: TaskRun) -> str:
     uri = endpoint if isinstance(endpoint, str) else endpoint.uri
     if is_expression(uri):
-        result = run.template(uri)
+        result = await run.template(uri)
         if not isinstance(result, str):
             raise WorkflowError.expression(
                 f"the endpoint expression gave {type(result).__name__}, not a URI string",
@@ -141,11 +141,11 @@ async def send(args: m.HTTPArguments, run: TaskRun) -> Any:
     endpoint = args.endpoint
     return await perform(
         HttpRequest(
-            method=str(run.template(args.method)),
-            uri=resolve_uri(endpoint, run),
-            headers=_string_map(run.template(args.headers), "headers", where),
-            params=_query(run.template(args.query), where),
-            body=run.template(args.body),
+            method=str(await run.template(args.method)),
+            uri=await resolve_uri(endpoint, run),
+            headers=_string_map(await run.template(args.headers), "headers", where),
+            params=_query(await run.template(args.query), where),
+            body=await run.template(args.body),
             authentication=endpoint.authentication
             if isinstance(endpoint, m.EndpointConfig) else None,
             output=args.output,

@@ -95,13 +95,13 @@ async def execute(task: m.CallMCP, run: TaskRun) -> Any:
         raise WorkflowError.configuration(
             f"MCP protocol version '{version}' is not supported (supported: {known})", where
         )
-    params = run.template(args.parameters)
+    params = await run.template(args.parameters)
     request, result_type = _request(args.method, params, where)
     client = types.Implementation(
         name=args.client.name if args.client else "podium",
         version=str(args.client.version) if args.client else __version__,
     )
-    seconds = (duration_seconds(args.timeout, run, run.instance, where)
+    seconds = (await duration_seconds(args.timeout, run, run.instance, where, "timeout")
                if args.timeout is not None else None)
     connect, target = await _transport(args.transport, run)
 
@@ -151,8 +151,8 @@ async def _transport(
     where = run.reference
     if transport.http is not None:
         http = transport.http
-        uri = resolve_uri(http.endpoint, run)
-        headers = run.template(http.headers) or {}
+        uri = await resolve_uri(http.endpoint, run)
+        headers = await run.template(http.headers) or {}
         if not isinstance(headers, dict):
             raise WorkflowError.expression("MCP transport 'headers' must give an object", where)
         headers = {str(k): str(v) for k, v in headers.items()}
@@ -181,9 +181,9 @@ async def _transport(
                    "or PODIUM_ALLOW_RUN=shell",
             instance=where,
         )
-    command = run.template(stdio.command)
-    arguments = run.template(stdio.arguments) or []
-    environment = run.template(stdio.environment) or {}
+    command = await run.template(stdio.command)
+    arguments = await run.template(stdio.arguments) or []
+    environment = await run.template(stdio.environment) or {}
     if not isinstance(command, str) or not isinstance(arguments, list) or not isinstance(
         environment, dict
     ):

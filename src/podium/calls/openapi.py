@@ -57,7 +57,7 @@ async def execute(task: m.CallOpenAPI, run: TaskRun) -> Any:
     args = task.with_
     document, uri = await read_document(args.document, run)
     operation = find_operation(document, uri, args.operation_id, run.reference)
-    values = run.template(args.parameters) if args.parameters is not None else {}
+    values = await run.template(args.parameters) if args.parameters is not None else {}
     if not isinstance(values, dict):
         raise WorkflowError.expression(
             f"'parameters' must give an object, not {type(values).__name__}", run.reference

@@ -135,5 +135,5 @@ def settings(allow_run: str | None) -> Settings:
             usage_error(f"--allow-run {allow_run!r}: {exc}")
     try:
         return Settings.from_env(allow_run=kinds)
-    except ValueError as exc:
-        usage_error(f"PODIUM_ALLOW_RUN: {exc}")
+    except ValueError as exc:  # names the variable
+        usage_error(str(exc))

@@ -31,7 +31,11 @@ async def opened_store(url: str) -> AsyncIterator[Store]:
 
 @contextlib.asynccontextmanager
 async def opened_runtime(url: str, **options: Any) -> AsyncIterator[Runtime]:
-    options.setdefault("settings", Settings.from_env())
+    if "settings" not in options:
+        try:
+            options["settings"] = Settings.from_env()
+        except ValueError as exc:  # names the variable
+            usage_error(str(exc))
     async with opened_store(url) as store, Runtime(store=store, **options) as runtime:
         yield runtime
 

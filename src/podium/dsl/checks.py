@@ -15,7 +15,12 @@ from pydantic import BaseModel
 
 from podium.dsl import model as m
 from podium.dsl.loader import Pointer, Problem, Source
-from podium.expressions import ExpressionSyntaxError, compile_expression, expression_text
+from podium.expressions import (
+    ExpressionSyntaxError,
+    compile_budget,
+    compile_expression,
+    expression_text,
+)
 from podium.expressions.jq import is_expression
 
 DIRECTIVES = ("continue", "exit", "end")
@@ -48,7 +53,8 @@ def check(workflow: m.Workflow, source: Source) -> list[Problem]:
     use = workflow.use or m.Use()
     problems += _check_flow(workflow, source)
     problems += _check_references(workflow, use, source)
-    problems += _check_expressions(workflow, source)
+    with compile_budget():  # validating any document stays within a fixed time
+        problems += _check_expressions(workflow, source)
     return problems
 
 

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from podium.engine.errors import WorkflowError
 from podium.engine.journal import Parked
-from podium.engine.runner import deadline, run_workflow, timeout_seconds
+from podium.engine.runner import FAILED_TASK, deadline, run_workflow, timeout_seconds
 from podium.engine.state import Instance
+from podium.store.base import StoreError
+
+log = logging.getLogger("podium.engine")
 
 
 @dataclass(frozen=True)
@@ -41,7 +45,7 @@ async def execute(instance: Instance, resumed: bool = False) -> Execution:
                         "version": document.version},
         )
     try:
-        limit = timeout_seconds(instance.definition.model.timeout, instance, None, "/timeout")
+        limit = await timeout_seconds(instance.definition.model.timeout, instance, None, "/timeout")
         if limit is None:
             output = await run_workflow(instance)
         else:
@@ -56,6 +60,9 @@ async def execute(instance: Instance, resumed: bool = False) -> Execution:
                 raise WorkflowError.timeout(
                     f"the workflow did not complete within {limit:g}s", "/"
                 ) from None
+        # Secrets never leave the instance, not even in its output (security by
+        # default: dsl.md "Secret" warns against exposing them).
+        output = instance.journal.redactor.redact(output)
     except WorkflowError as error:
         instance.journal.redactor.redact_error(error)  # secrets never leave the instance
         if error.instance is None:
@@ -72,9 +79,33 @@ async def execute(instance: Instance, resumed: bool = False) -> Execution:
         instance.status = "cancelled"
         lifecycle.workflow_event("cancelled", "cancelledAt", "cancelled")
         raise
-    # Secrets never leave the instance, not even in its output (security by
-    # default: dsl.md "Secret" warns against exposing them).
-    output = instance.journal.redactor.redact(output)
+    except StoreError:
+        # The store failed, not the workflow: the instance stays as it is
+        # recorded, for its host to retry (another worker replays it).
+        raise
+    except Exception as exc:
+        # Nothing unexpected may leave an instance running: it ends faulted, the
+        # user sees that it is an internal error, the operator the traceback.
+        where = getattr(exc, FAILED_TASK, None) or "/"
+        log.error("internal error in instance %s at %s", instance.id, where, exc_info=exc)
+        internal = internal_error(exc, where)
+        instance.journal.redactor.redact_error(internal)
+        instance.status = "faulted"
+        lifecycle.workflow_event("faulted", "faultedAt", "faulted", error=internal.to_dict())
+        return Execution(instance.id, "faulted", error=internal)
     instance.status = "completed"
     lifecycle.workflow_event("completed", "completedAt", "completed", output=output)
     return Execution(instance.id, "completed", output=output)
+
+
+def internal_error(exc: BaseException, where: str) -> WorkflowError:
+    """The runtime error an unexpected exception becomes."""
+    message = str(exc)
+    if len(message) > 200:
+        message = message[:200] + "..."
+    return WorkflowError.runtime(
+        f"internal error: {type(exc).__name__} in task {where}"
+        + (f" ({message})" if message else "")
+        + "; the instance cannot continue (the operator's log has the details)",
+        where,
+    )

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
+import time
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,32 +16,72 @@ from podium.dsl.durations import inline_seconds, iso_seconds
 from podium.engine.errors import WorkflowError
 from podium.engine.journal import COMPLETED, FAULTED, STARTED, TIMER, Parked
 from podium.engine.state import Arguments, Instance, TaskRun
+from podium.limits import MAX_DURATION_SECONDS
 from podium.tasks import execute_kind
 
 CONTINUE, EXIT, END = "continue", "exit", "end"
 
+# How long a scope runs tasks back to back before it yields to the event loop.
+YIELD_AFTER_SECONDS = 0.005
 
-def duration_seconds(duration: m.DurationInline | str, run: TaskRun | None, instance: Instance,
-                     where: str) -> float:
-    """Seconds in a duration; an expression must evaluate to an ISO 8601 string."""
+# The attribute naming the task an unexpected exception came from.
+FAILED_TASK = "podium_task"
+
+
+async def duration_seconds(
+    duration: m.DurationInline | str, run: TaskRun | None, instance: Instance, where: str,
+    field: str = "duration", *, before_input: bool = False,
+) -> float:
+    """Seconds in a duration; an expression must evaluate to an ISO 8601 string (or
+    a number of seconds). Inside a task it sees the task's transformed input
+    (dsl.md "Data Flow", step 4); ``before_input`` evaluates it against the raw
+    input instead (a task's own timeout); without ``run``, the workflow's raw input.
+    Whatever it gives must be a finite duration within MAX_DURATION_SECONDS."""
     if isinstance(duration, m.DurationInline):
-        return inline_seconds(duration)
+        return checked_seconds(inline_seconds(duration), where, field)
     text = duration
     if m.RUNTIME_EXPRESSION.match(text):
-        data = run.input if run is not None else instance.input
-        variables = run.variables("task") if run is not None else None
-        value = instance.evaluator.template(text, data, variables or {}, where)
-        if isinstance(value, int | float):
-            return float(value)
+        if run is None:
+            data: Any = instance.raw_input
+            variables: Mapping[str, Any] = Arguments(instance, None, "workflow-input")
+        elif before_input:
+            data, variables = run.raw_input, run.variables("if")
+        else:
+            data, variables = run.input, run.variables("task")
+        value = await instance.evaluator.template(text, data, variables, where)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return checked_seconds(float(value), where, field, text)
         if not isinstance(value, str):
             raise WorkflowError.expression(
-                f"duration expression '{text}' gave {value!r}, not an ISO 8601 string", where
+                f"{field}: '{text}' gave {value!r}, not an ISO 8601 duration", where
             )
-        text = value
+        try:
+            return checked_seconds(iso_seconds(value), where, field, text)
+        except ValueError:
+            raise WorkflowError.expression(
+                f"{field}: '{text}' gave {value!r}, not an ISO 8601 duration", where
+            ) from None
     try:
-        return iso_seconds(text)
+        return checked_seconds(iso_seconds(text), where, field)
     except ValueError as exc:
-        raise WorkflowError.expression(str(exc), where) from None
+        raise WorkflowError.expression(f"{field}: {exc}", where) from None
+
+
+def checked_seconds(seconds: float, where: str, field: str, text: str | None = None) -> float:
+    """A duration the clock arithmetic can take: finite, not negative, at most
+    MAX_DURATION_SECONDS (datetimes overflow not far beyond). A computed one
+    that is not faults with the expression error; a literal one (refused at load
+    in principle) with the configuration error."""
+    if math.isfinite(seconds) and 0 <= seconds <= MAX_DURATION_SECONDS:
+        return seconds
+    shown = f"{seconds:g}s" if math.isfinite(seconds) else "not a finite number of seconds"
+    problem = (
+        f"{field}: the duration is {shown}; durations must be between 0 and "
+        f"{MAX_DURATION_SECONDS:g}s (100 years)"
+    )
+    if text is None:
+        raise WorkflowError.configuration(problem, where)
+    raise WorkflowError.expression(f"{problem} ('{text}')", where)
 
 
 async def sleep(run: TaskRun, position: str, seconds: float) -> None:
@@ -83,14 +125,19 @@ async def _remaining(run: TaskRun, position: str, seconds: float) -> float:
     return max((due - datetime.now(UTC)).total_seconds(), 0.0)
 
 
-def timeout_seconds(timeout: m.Timeout | str | None, instance: Instance,
-                    run: TaskRun | None, where: str) -> float | None:
-    if timeout is None:
+async def timeout_seconds(setting: m.Timeout | str | None, instance: Instance,
+                          run: TaskRun | None, where: str) -> float | None:
+    """A task's or the workflow's timeout. Its clock starts with the task, before
+    `input.from` (which it bounds too), so an expression in `after` sees the raw
+    input: a task's (with the arguments of `if`, which is evaluated at the same
+    point), or the workflow's (dsl-reference "Timeout"; dsl.md "Data Flow")."""
+    if setting is None:
         return None
-    if isinstance(timeout, str):
+    if isinstance(setting, str):
         timeouts = instance.definition.model.use and instance.definition.model.use.timeouts
-        timeout = (timeouts or {})[timeout]  # existence is checked at load
-    return duration_seconds(timeout.after, run, instance, where)
+        setting = (timeouts or {})[setting]  # existence is checked at load
+    return await duration_seconds(setting.after, run, instance, where, "timeout.after",
+                                  before_input=True)
 
 
 async def run_task(
@@ -111,7 +158,7 @@ async def run_task(
     evaluator = instance.evaluator
     lifecycle.task_event("created", "createdAt", reference, "pending")
 
-    if task.if_ is not None and not evaluator.condition(
+    if task.if_ is not None and not await evaluator.condition(
         task.if_, raw_input, run.variables("if"), reference
     ):
         # Skipped: the raw input becomes the output (dsl-reference "Task", `if`).
@@ -136,7 +183,10 @@ async def run_task(
     if journal.enabled:
         journal.note(position, STARTED, {"task": reference, "input": raw_input})
     try:
-        limit = timeout_seconds(task.timeout, instance, run, reference)
+        limit = (
+            await timeout_seconds(task.timeout, instance, run, reference)
+            if task.timeout is not None else None
+        )
         if limit is None:
             await _envelope(run)
         else:
@@ -165,6 +215,14 @@ async def run_task(
         raise
     except asyncio.CancelledError:
         lifecycle.task_event("cancelled", "cancelledAt", reference, "cancelled")
+        raise
+    except Exception as exc:
+        # Not a workflow's error (a bug, RecursionError, MemoryError, a library
+        # error nobody translated): it ends the instance (engine.execution); the
+        # innermost task it crossed is the one to name.
+        if not hasattr(exc, FAILED_TASK):
+            with contextlib.suppress(AttributeError, TypeError):
+                setattr(exc, FAILED_TASK, reference)
         raise
     directive = END if run.ended else run.directive or task.then or CONTINUE
     if journal.enabled:
@@ -198,9 +256,13 @@ async def _envelope(run: TaskRun) -> None:
         if task.input.schema_ is not None:
             await instance.schemas.validate(task.input.schema_, data, "task input", reference)
         if task.input.from_ is not None:
-            data = evaluator.transform(task.input.from_, data, run.variables("input"), reference)
+            data = await evaluator.transform(
+                task.input.from_, data, run.variables("input"), reference
+            )
     run.input = data
-    extensions = extensions_for(run) if instance.extensions and EXTENDING not in run.locals else ()
+    extensions = (
+        await extensions_for(run) if instance.extensions and EXTENDING not in run.locals else ()
+    )
     bypassed = False
     for where, extension in extensions:
         if extension.before:
@@ -224,7 +286,7 @@ async def _envelope(run: TaskRun) -> None:
     output = run.raw_output
     if task.output is not None:
         if task.output.as_ is not None:
-            output = evaluator.transform(
+            output = await evaluator.transform(
                 task.output.as_, output, run.variables("output"), reference
             )
         run.output = output
@@ -233,7 +295,7 @@ async def _envelope(run: TaskRun) -> None:
     run.output = output
     if task.export is not None:
         if task.export.as_ is not None:
-            instance.context = evaluator.transform(
+            instance.context = await evaluator.transform(
                 task.export.as_, output, run.variables("export"), reference
             )
         if task.export.schema_ is not None:
@@ -261,7 +323,7 @@ _EXTENDED_KINDS: dict[str, tuple[type, ...]] = {
 }
 
 
-def extensions_for(run: TaskRun) -> list[tuple[str, m.Extension]]:
+async def extensions_for(run: TaskRun) -> list[tuple[str, m.Extension]]:
     """The extensions (dsl-reference "Extension") that apply to a task, in order,
     with their document positions. ``when`` sees the task's transformed input."""
     found = []
@@ -270,7 +332,7 @@ def extensions_for(run: TaskRun) -> list[tuple[str, m.Extension]]:
             run.task, _EXTENDED_KINDS[extension.extend]
         ):
             continue
-        if extension.when is not None and not run.condition(extension.when):
+        if extension.when is not None and not await run.condition(extension.when):
             continue
         found.append((position, extension))
     return found
@@ -299,6 +361,12 @@ async def run_scope(
     visits: dict[int, int] = {}
     index = 0
     while index < len(items):
+        now = time.monotonic()
+        if now - instance.yielded_at > YIELD_AFTER_SECONDS:
+            # A loop of tasks that never wait (`then:` back to itself) must still
+            # let timeouts fire, signals arrive and other instances run.
+            instance.yielded_at = now
+            await asyncio.sleep(0)
         name, task = items[index]
         reference = f"{base}/{index}/{name}"
         position = f"{position_base}/{index}/{name}"
@@ -345,7 +413,7 @@ async def run_workflow(instance: Instance) -> Any:
         if workflow.input.schema_ is not None:
             await instance.schemas.validate(workflow.input.schema_, data, "workflow input", "/")
         if workflow.input.from_ is not None:
-            data = evaluator.transform(
+            data = await evaluator.transform(
                 workflow.input.from_, data, _workflow_args(instance, "workflow-input"), "/input"
             )
     instance.input = data
@@ -356,7 +424,7 @@ async def run_workflow(instance: Instance) -> Any:
     await instance.journal.flush()
     if workflow.output is not None:
         if workflow.output.as_ is not None:
-            output = evaluator.transform(
+            output = await evaluator.transform(
                 workflow.output.as_, output, _workflow_args(instance, "workflow-output"),
                 "/output",
             )

@@ -11,6 +11,7 @@ import httpx
 from podium.config import Settings
 from podium.engine.lifecycle import Listener
 from podium.events.bus import EventBus
+from podium.expressions.sandbox import Sandbox
 
 if TYPE_CHECKING:
     from podium.runtime import Runtime
@@ -28,3 +29,5 @@ class Services:
     resource_cache: dict[str, str] = field(default_factory=dict)
     # The runtime itself, for tasks that start other instances (subflows).
     runtime: Runtime | None = None
+    # Where unbounded expressions run (child processes, started when first needed).
+    sandbox: Sandbox = field(default_factory=Sandbox)

@@ -58,24 +58,24 @@ def require_allowed(kind: str, run: TaskRun) -> None:
     )
 
 
-def environment(extra: Mapping[str, Any] | None, run: TaskRun) -> dict[str, str]:
+async def environment(extra: Mapping[str, Any] | None, run: TaskRun) -> dict[str, str]:
     """The minimal safe environment with the task's ``environment`` (evaluated) over it."""
     env = {name: os.environ[name] for name in SAFE_VARIABLES if name in os.environ}
     env.setdefault("PATH", DEFAULT_PATH)
     if extra:
-        values = run.template(dict(extra))
+        values = await run.template(dict(extra))
         env.update({str(name): as_text(value) for name, value in values.items()})
     return env
 
 
-def arguments(values: Sequence[Any] | None, run: TaskRun) -> list[str]:
+async def arguments(values: Sequence[Any] | None, run: TaskRun) -> list[str]:
     if not values:
         return []
-    return [as_text(value) for value in run.template(list(values))]
+    return [as_text(value) for value in await run.template(list(values))]
 
 
-def stdin(value: str | None, run: TaskRun) -> str | None:
-    return None if value is None else as_text(run.template(value))
+async def stdin(value: str | None, run: TaskRun) -> str | None:
+    return None if value is None else as_text(await run.template(value))
 
 
 def as_text(value: Any) -> str:

@@ -166,28 +166,28 @@ def engine_environment(environment: Mapping[str, str]) -> dict[str, str]:
     return env
 
 
-def evaluate(process: m.ContainerProcess, run: TaskRun) -> Container:
-    name = run.template(process.name) if process.name is not None else default_name(run)
+async def evaluate(process: m.ContainerProcess, run: TaskRun) -> Container:
+    name = await run.template(process.name) if process.name is not None else default_name(run)
     lifetime = process.lifetime
     return Container(
-        image=_process.as_text(run.template(process.image)),
+        image=_process.as_text(await run.template(process.image)),
         name=_process.as_text(name),
         command=None if process.command is None
-        else _process.as_text(run.template(process.command)),
-        arguments=_process.arguments(process.arguments, run),
-        ports=_pairs(process.ports, run),
-        volumes=_pairs(process.volumes, run),
-        environment=_pairs(process.environment, run),
+        else _process.as_text(await run.template(process.command)),
+        arguments=await _process.arguments(process.arguments, run),
+        ports=await _pairs(process.ports, run),
+        volumes=await _pairs(process.volumes, run),
+        environment=await _pairs(process.environment, run),
         stdin=process.stdin is not None,
         cleanup=lifetime.cleanup if lifetime is not None else "never",
         pull=process.pull_policy or "ifNotPresent",
     )
 
 
-def _pairs(mapping: dict[str, Any] | None, run: TaskRun) -> dict[str, str]:
+async def _pairs(mapping: dict[str, Any] | None, run: TaskRun) -> dict[str, str]:
     if not mapping:
         return {}
-    values = run.template(dict(mapping))
+    values = await run.template(dict(mapping))
     return {str(key): _process.as_text(value) for key, value in values.items()}
 
 
@@ -195,17 +195,18 @@ async def execute_container(config: m.RunConfig, run: TaskRun) -> Any:
     process = config.container
     assert process is not None
     _process.require_allowed("container", run)
-    container = evaluate(process, run)
+    container = await evaluate(process, run)
     path = await engine(run)
     argv = command_line(path, container)
     env = engine_environment(container.environment)
-    stdin = _process.stdin(process.stdin, run)
+    stdin = await _process.stdin(process.stdin, run)
     what = f"container {container.name} ({container.image})"
     after = None
     lifetime = process.lifetime
     if lifetime is not None and lifetime.cleanup == "eventually" and lifetime.after is not None:
         where = run.reference + "/run/container/lifetime/after"
-        delay = runner.duration_seconds(lifetime.after, run, run.instance, where)
+        delay = await runner.duration_seconds(lifetime.after, run, run.instance, where,
+                                              "lifetime.after")
         after = _remove_later(path, container.name, delay, env)
     if not config.await_:
         return await _process.execute(

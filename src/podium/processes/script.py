@@ -66,9 +66,9 @@ async def execute_script(config: m.RunConfig, run: TaskRun) -> Any:
     else:
         assert script.code is not None
         code = script.code
-    argv = _process.arguments(script.arguments, run)
-    env = _process.environment(script.environment, run)
-    data = _process.stdin(script.stdin, run)
+    argv = await _process.arguments(script.arguments, run)
+    env = await _process.environment(script.environment, run)
+    data = await _process.stdin(script.stdin, run)
     folder = tempfile.mkdtemp(prefix="podium-script-")
     remove = functools.partial(shutil.rmtree, folder, ignore_errors=True)
     path = Path(folder) / f"script{suffix}"

@@ -66,13 +66,13 @@ def _closing(text: str, index: int) -> int | None:
     return None
 
 
-def interpolate(command: str, run: TaskRun) -> tuple[str, dict[str, str]]:
+async def interpolate(command: str, run: TaskRun) -> tuple[str, dict[str, str]]:
     """``command`` with each embedded expression replaced by a variable reference,
     and the variables' values."""
     parts, values, last = [], {}, 0
     for number, (start, end) in enumerate(expressions(command)):
         name = f"{VARIABLE}{number}"
-        values[name] = _process.as_text(run.template(command[start:end]))
+        values[name] = _process.as_text(await run.template(command[start:end]))
         parts += [command[last:start], "${" + name + "}"]
         last = end
     return "".join(parts) + command[last:], values
@@ -82,17 +82,17 @@ async def execute_shell(config: m.RunConfig, run: TaskRun) -> Any:
     shell = config.shell
     assert shell is not None
     _process.require_allowed("shell", run)
-    command = run.template(shell.command)
+    command = await run.template(shell.command)
     if not isinstance(command, str):
         raise WorkflowError.expression(
             f"the shell command gave {type(command).__name__}, not a string", run.reference
         )
-    command, values = interpolate(command, run)
-    env = _process.environment(shell.environment, run)
+    command, values = await interpolate(command, run)
+    env = await _process.environment(shell.environment, run)
     env.update(values)
     return await _process.execute(
-        command_line(command, _process.arguments(shell.arguments, run)),
+        command_line(command, await _process.arguments(shell.arguments, run)),
         env=env,
-        stdin=_process.stdin(shell.stdin, run),
+        stdin=await _process.stdin(shell.stdin, run),
         awaited=config.await_, return_=config.return_, what="the shell command", run=run,
     )

@@ -40,7 +40,7 @@ async def execute_workflow(process: m.WorkflowProcess, awaited: bool, run: TaskR
     except WorkflowError as error:
         error.instance = run.reference
         raise
-    data = run.template(process.input) if process.input is not None else run.input
+    data = await run.template(process.input) if process.input is not None else run.input
 
     if runtime.store is None:
         child = runtime.instance(definition, data, f"{run.instance.id}.{len(_background)}")

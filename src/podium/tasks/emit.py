@@ -18,7 +18,7 @@ _REQUIRED = ("source", "type")
 async def execute(task: m.EmitTask, run: TaskRun) -> Any:
     properties = task.emit.event.with_
     attributes = properties.model_dump(exclude_none=True) if properties is not None else {}
-    event: dict[str, Any] = run.template(attributes)
+    event: dict[str, Any] = await run.template(attributes)
     for name in _REQUIRED:
         if not isinstance(event.get(name), str) or not event[name]:
             raise WorkflowError.validation(

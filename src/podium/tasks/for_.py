@@ -12,7 +12,7 @@ from podium.engine.state import TaskRun
 
 
 async def execute(task: m.ForTask, run: TaskRun) -> Any:
-    collection = run.expression(task.for_.in_)
+    collection = await run.expression(task.for_.in_)
     if collection is None:
         items: list[tuple[Any, Any]] = []
     elif isinstance(collection, list):
@@ -29,7 +29,9 @@ async def execute(task: m.ForTask, run: TaskRun) -> Any:
     for iteration, (index, item) in enumerate(items):
         local_vars = {**run.locals, task.for_.each: item, task.for_.at: index}
         # `while` sees the current item and the data so far.
-        if task.while_ is not None and not run.scoped(local_vars, data).condition(task.while_):
+        if task.while_ is not None and not await run.scoped(local_vars, data).condition(
+            task.while_
+        ):
             break
         data, ended = await runner.run_child(
             run, task.do, "do", data, local_vars, mark=f"[{iteration}]"

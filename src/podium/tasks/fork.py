@@ -67,6 +67,8 @@ async def _compete(branches: Sequence[asyncio.Future[tuple[Any, str]]], run: Tas
                 output, directive = branch.result()
                 run.ended = directive == runner.END
                 return output
+            if not isinstance(error, WorkflowError):
+                raise error  # not a branch's fault: it ends the instance
             first_error = first_error or error
     if isinstance(first_error, WorkflowError):
         raise first_error

@@ -14,7 +14,7 @@ async def execute(task: m.RaiseTask, run: TaskRun) -> NoReturn:
     if isinstance(error, str):
         errors = run.instance.definition.model.use and run.instance.definition.model.use.errors
         error = (errors or {})[error]  # existence is checked at load
-    fields: dict[str, Any] = run.template(error.model_dump(exclude_none=True))
+    fields: dict[str, Any] = await run.template(error.model_dump(exclude_none=True))
     status = fields.get("status")
     if not isinstance(status, int):
         raise WorkflowError.expression(f"the raised error's status must be an integer, "

@@ -10,5 +10,5 @@ from podium.engine.state import TaskRun
 
 async def execute(task: m.SetTask, run: TaskRun) -> Any:
     if isinstance(task.set, str):
-        return run.expression(task.set)
-    return run.template(task.set)
+        return await run.expression(task.set)
+    return await run.template(task.set)

@@ -15,7 +15,7 @@ async def execute(task: m.SwitchTask, run: TaskRun) -> Any:
         case = next(iter(item.values()))
         if case.when is None:
             default = case.then
-        elif run.condition(case.when):
+        elif await run.condition(case.when):
             run.directive = case.then
             return run.input
     # No match and no default: the switch falls through to the task's own `then`.

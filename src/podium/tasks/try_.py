@@ -25,6 +25,7 @@ from podium.engine import runner
 from podium.engine.errors import WorkflowError, canonical_type
 from podium.engine.journal import RETRIED
 from podium.engine.state import TaskRun
+from podium.limits import MAX_DURATION_SECONDS
 
 
 async def execute(task: m.TryTask, run: TaskRun) -> Any:
@@ -39,10 +40,10 @@ async def execute(task: m.TryTask, run: TaskRun) -> Any:
             return output
         except WorkflowError as error:
             caught_vars = {**run.locals, error_name: error.to_dict()}
-            if not _caught(error, catch, run, caught_vars):
+            if not await _caught(error, catch, run, caught_vars):
                 raise
             if policy is not None:
-                delay = _retry_delay(policy, attempt, run, caught_vars, started)
+                delay = await _retry_delay(policy, attempt, run, caught_vars, started)
                 if delay is not None:
                     run.instance.lifecycle.task_event(
                         "retried", "retriedAt", run.reference, None
@@ -69,7 +70,8 @@ async def _attempt(
     limit = policy.limit.attempt if policy and policy.limit else None
     if limit is None or limit.duration is None:
         return await body
-    seconds = runner.duration_seconds(limit.duration, run, run.instance, run.reference)
+    seconds = await runner.duration_seconds(limit.duration, run, run.instance, run.reference,
+                                            "retry limit.attempt.duration")
     try:
         async with asyncio.timeout(seconds):
             return await body
@@ -87,16 +89,16 @@ def _policy(retry: m.RetryPolicy | str | None, run: TaskRun) -> m.RetryPolicy | 
     return retry
 
 
-def _caught(
+async def _caught(
     error: WorkflowError, catch: m.Catch, run: TaskRun, caught_vars: dict[str, Any]
 ) -> bool:
     accepted = catch.errors.with_ if catch.errors is not None else None
     if accepted is not None and not _matches(accepted, error):
         return False
     scoped = run.scoped(caught_vars)
-    if catch.when is not None and not scoped.condition(catch.when):
+    if catch.when is not None and not await scoped.condition(catch.when):
         return False
-    return not (catch.except_when is not None and scoped.condition(catch.except_when))
+    return not (catch.except_when is not None and await scoped.condition(catch.except_when))
 
 
 def _matches(accepted: m.ErrorFilter, error: WorkflowError) -> bool:
@@ -111,7 +113,7 @@ def _matches(accepted: m.ErrorFilter, error: WorkflowError) -> bool:
     return accepted.details is None or accepted.details == error.detail
 
 
-def _retry_delay(
+async def _retry_delay(
     policy: m.RetryPolicy,
     attempt: int,
     run: TaskRun,
@@ -120,9 +122,9 @@ def _retry_delay(
 ) -> float | None:
     """Seconds to wait before the next attempt, or None when no retry is due."""
     scoped = run.scoped(caught_vars)
-    if policy.when is not None and not scoped.condition(policy.when):
+    if policy.when is not None and not await scoped.condition(policy.when):
         return None
-    if policy.except_when is not None and scoped.condition(policy.except_when):
+    if policy.except_when is not None and await scoped.condition(policy.except_when):
         return None
     limit = policy.limit
     if limit is not None and limit.attempt is not None and limit.attempt.count is not None:
@@ -133,24 +135,34 @@ def _retry_delay(
         # retries, as authors asked, but never more than this many times.
         return None
 
-    def seconds(duration: m.DurationInline | str) -> float:
-        return runner.duration_seconds(duration, scoped, run.instance, run.reference)
+    async def seconds(duration: m.DurationInline | str, field: str) -> float:
+        return await runner.duration_seconds(duration, scoped, run.instance, run.reference,
+                                             f"retry {field}")
 
-    base = seconds(policy.delay) if policy.delay is not None else 0.0
+    base = await seconds(policy.delay, "delay") if policy.delay is not None else 0.0
     backoff = policy.backoff
     if backoff is not None and backoff.linear is not None:
-        delay = base * (attempt + 1)
+        delay, how = base * (attempt + 1), "linear backoff"
     elif backoff is not None and backoff.exponential is not None:
-        delay = base * (2**attempt)
+        # 2.0 ** 1024 overflows a float; 2.0 ** 1023 is beyond any allowed delay.
+        delay = base * 2.0 ** min(attempt, 1023)
+        how = "exponential backoff"
     else:
-        delay = base
+        delay, how = base, "delay"
     if policy.jitter is not None:
-        low, high = seconds(policy.jitter.from_), seconds(policy.jitter.to)
+        low = await seconds(policy.jitter.from_, "jitter.from")
+        high = await seconds(policy.jitter.to, "jitter.to")
         delay += random.uniform(min(low, high), max(low, high))
+    if delay > MAX_DURATION_SECONDS:
+        raise WorkflowError.configuration(
+            f"retry {how}: the delay before attempt {attempt + 2} would exceed "
+            f"{MAX_DURATION_SECONDS:g}s (100 years); bound the retries with limit.attempt.count "
+            "or limit.duration", run.reference,
+        )
     if (
         limit is not None
         and limit.duration is not None
-        and time.monotonic() - started + delay > seconds(limit.duration)
+        and time.monotonic() - started + delay > await seconds(limit.duration, "limit.duration")
     ):
         return None
     return delay

@@ -10,7 +10,7 @@ from podium.engine.state import TaskRun
 
 
 async def execute(task: m.WaitTask, run: TaskRun) -> Any:
-    seconds = runner.duration_seconds(task.wait, run, run.instance, run.reference)
+    seconds = await runner.duration_seconds(task.wait, run, run.instance, run.reference, "wait")
     instance = run.instance
     # dsl.md "Status Phases": a task waiting for time is `waiting`, and so is the
     # workflow while any of its tasks waits (fork branches may wait together).
