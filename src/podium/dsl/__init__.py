@@ -12,8 +12,16 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from podium.dsl import model
+from podium.dsl._salvage import salvage
 from podium.dsl.checks import check
-from podium.dsl.loader import InvalidWorkflowError, Pointer, Problem, Source, read_source
+from podium.dsl.loader import (
+    InvalidWorkflowError,
+    Pointer,
+    Problem,
+    Source,
+    read_source,
+    to_pointer,
+)
 from podium.dsl.model import TAG, TASK_KEYS, Workflow
 
 __all__ = ["Definition", "InvalidWorkflowError", "Problem", "load", "model", "validate"]
@@ -91,12 +99,14 @@ def _not_a_task(value: dict[str, Any]) -> str:
     return f"not a task: expected one of the keys {keys}"
 
 
+def _error_path(item: ErrorDetails) -> Pointer:
+    return tuple(p for p in item["loc"] if not (isinstance(p, str) and p.startswith(TAG)))
+
+
 def _pydantic_problems(error: ValidationError, source: Source) -> list[Problem]:
     found: list[tuple[Pointer, str]] = []
     for item in error.errors(include_url=False):
-        path: Pointer = tuple(
-            p for p in item["loc"] if not (isinstance(p, str) and p.startswith(TAG))
-        )
+        path = _error_path(item)
         entry = (path, _message(item, path))
         if entry not in found:
             found.append(entry)
@@ -129,8 +139,42 @@ def _validate_source(source: Source) -> tuple[Workflow | None, list[Problem]]:
     try:
         workflow = Workflow.model_validate(source.data)
     except ValidationError as exc:
-        return None, _in_document_order(_pydantic_problems(exc, source))
+        problems = _pydantic_problems(exc, source)
+        problems += _checks_despite(exc, source)
+        return None, _in_document_order(list(dict.fromkeys(problems)))
     return workflow, _in_document_order(check(workflow, source))
+
+
+# Rounds of replacing refused parts: a parent's own validators run only once its
+# children validate, so a second round may find what the first masked.
+_SALVAGE_ROUNDS = 4
+
+
+def _checks_despite(error: ValidationError, source: Source) -> list[Problem]:
+    """The problems the model's errors hid: the static checks of every part that
+    validates, and model errors masked by others (see ``_salvage``)."""
+    replaced: list[Pointer] = []
+    data: dict[str, Any] | None = source.data
+    found: list[Problem] = []
+    for _ in range(_SALVAGE_ROUNDS):
+        assert data is not None
+        data = salvage(data, [_error_path(item) for item in error.errors()], replaced)
+        if data is None:
+            break
+        try:
+            workflow = Workflow.model_validate(data)
+        except ValidationError as exc:
+            error = exc
+            found += _pydantic_problems(exc, source)
+            continue
+        pointers = [to_pointer(path) for path in replaced]
+        found += [
+            problem for problem in check(workflow, source)
+            if not any(problem.pointer == p or problem.pointer.startswith(p + "/")
+                       for p in pointers)
+        ]
+        break
+    return found
 
 
 def _in_document_order(problems: list[Problem]) -> list[Problem]:

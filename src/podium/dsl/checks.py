@@ -60,22 +60,26 @@ def _alias(model: BaseModel, name: str) -> str:
     return info.alias or name
 
 
-def _walk(node: Any, path: Pointer) -> Iterator[tuple[Any, Pointer]]:
-    """Every model, dict and list in the tree with its document path."""
-    yield node, path
-    if isinstance(node, BaseModel):
-        for name in node.model_fields_set:
-            if name not in type(node).model_fields:
-                continue
-            if any(isinstance(node, cls) and name == f for cls, f in _OPAQUE):
-                continue
-            yield from _walk(getattr(node, name), (*path, _alias(node, name)))
-    elif isinstance(node, dict):
-        for key, value in node.items():
-            yield from _walk(value, (*path, key))
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            yield from _walk(value, (*path, index))
+def _walk(root: Any, path: Pointer) -> Iterator[tuple[Any, Pointer]]:
+    """Every model, dict and list in the tree with its document path, parents first.
+    Iterative: data nested as deep as the loader allows costs no recursion."""
+    stack: list[tuple[Any, Pointer]] = [(root, path)]
+    while stack:
+        node, here = stack.pop()
+        yield node, here
+        children: list[tuple[Any, Pointer]] = []
+        if isinstance(node, BaseModel):
+            for name in node.model_fields_set:
+                if name not in type(node).model_fields:
+                    continue
+                if any(isinstance(node, cls) and name == f for cls, f in _OPAQUE):
+                    continue
+                children.append((getattr(node, name), (*here, _alias(node, name))))
+        elif isinstance(node, dict):
+            children = [(value, (*here, key)) for key, value in node.items()]
+        elif isinstance(node, list):
+            children = [(value, (*here, index)) for index, value in enumerate(node)]
+        stack.extend(reversed(children))
 
 
 def _task_lists(workflow: m.Workflow) -> Iterator[tuple[list[dict[str, Any]], Pointer]]:
