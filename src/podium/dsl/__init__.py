@@ -134,7 +134,10 @@ def _validate_source(source: Source) -> tuple[Workflow | None, list[Problem]]:
     if source.data is None:
         return None, [source.problem((), "the document is empty")]
     if not isinstance(source.data, dict):
-        found = "a list" if isinstance(source.data, list) else f"'{source.data}'"
+        text = str(source.data)
+        found = "a list" if isinstance(source.data, list) else (
+            f"'{text}'" if len(text) <= 40 else f"'{text[:40]}...'"
+        )
         return None, [source.problem((), f"a workflow document must be a mapping, not {found}")]
     try:
         workflow = Workflow.model_validate(source.data)

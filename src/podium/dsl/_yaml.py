@@ -233,9 +233,11 @@ class _Composer:
     def _tag(self, event: ScalarEvent) -> tuple[str, bool]:
         """The scalar's tag and whether the document wrote it."""
         written = None if event.ctag is None else str(event.ctag)
-        if written is None or written == "!":
+        if written is None:
             resolved = self.yaml.resolver.resolve(ScalarNode, event.value, event.implicit)
             return str(resolved), False
+        if written == "!":
+            return _STR, False  # the non-specific tag: a string (YAML 1.2, 6.9.1)
         return written, True
 
     def scalar(self, event: ScalarEvent) -> None:
