@@ -19,13 +19,14 @@ limit = int(sys.argv[4])
 resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 from podium.dsl import validate
 text = open(sys.argv[1], encoding="utf-8").read()
+source = json.loads(text) if sys.argv[3] == "data" else text
 measure = sys.argv[2] == "memory"
 if measure:
     tracemalloc.start()
 seconds = float("inf")
 for _ in range(int(sys.argv[5])):
     started = time.process_time()
-    problems = validate(text, "doc.yaml" if sys.argv[3] == "yaml" else "doc.json")
+    problems = validate(source, {"yaml": "doc.yaml", "json": "doc.json"}.get(sys.argv[3]))
     seconds = min(seconds, time.process_time() - started)
 peak = tracemalloc.get_traced_memory()[1] if measure else 0
 print(json.dumps({"problems": [str(p) for p in problems], "peak": peak, "seconds": seconds}))
@@ -45,16 +46,18 @@ class Outcome:
 
 def validate_isolated(
     text: str, tmp_path: Path, *, memory: bool = False, json_name: bool = False,
-    repeat: int = 1, timeout: float = 60,
+    as_data: bool = False, repeat: int = 1, timeout: float = 60,
 ) -> Outcome:
     """``podium.dsl.validate(text)`` in a child process (named doc.yaml, or
-    doc.json with ``json_name``); a crash, a timeout or a traceback fails.
+    doc.json with ``json_name``; ``as_data``: the JSON text parsed, given as a
+    mapping); a crash, a timeout or a traceback fails.
     ``seconds`` is the least of ``repeat`` runs (a shared machine only adds time)."""
     source = tmp_path / "document.txt"
     source.write_text(text, encoding="utf-8")
     result = subprocess.run(
         [sys.executable, "-c", _CHILD, str(source), "memory" if memory else "time",
-         "json" if json_name else "yaml", str(_ADDRESS_SPACE), str(repeat)],
+         "data" if as_data else "json" if json_name else "yaml", str(_ADDRESS_SPACE),
+         str(repeat)],
         capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
     )
     assert result.returncode == 0, result.stderr[-3000:]

@@ -297,6 +297,25 @@ def test_validation_time_of_json_documents_is_linear_too(tmp_path: Path) -> None
     assert cost(2000) / max(cost(500), 1e-3) < 9
 
 
+def test_checking_many_tasks_with_many_mistakes_costs_linear_time(tmp_path: Path) -> None:
+    # The flow check compared every task list with every other, and each problem
+    # listed every task of its list: 8,000 nested lists took seconds, and as many
+    # mistakes printed 8,000 x 8,000 names.
+    def text(tasks: int) -> str:
+        do = [
+            {f"t{i}": {"do": [{"x": {"set": {"v": 1}, "then": "nowhere"}}]}}
+            for i in range(tasks)
+        ] + [{f"u{i}": {"set": {"v": 1}, "bogus": 1}} for i in range(tasks)]
+        header = {"dsl": "1.0.3", "namespace": "t", "name": "many", "version": "1.0.0"}
+        return json.dumps({"document": header, "do": do})
+
+    small = validate_isolated(text(2000), tmp_path, as_data=True, repeat=3)
+    large = validate_isolated(text(8000), tmp_path, as_data=True, repeat=3)
+    assert len(large.problems) == 2 * 8000
+    assert max(len(line) for line in large.problems) < 300
+    assert large.seconds / max(small.seconds, 1e-3) < 9
+
+
 def test_every_refusal_raises_from_load_as_well() -> None:
     with pytest.raises(InvalidWorkflowError, match="nested deeper"):
         load(flow_set(1000))

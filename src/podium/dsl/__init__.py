@@ -104,24 +104,26 @@ def _error_path(item: ErrorDetails) -> Pointer:
 
 
 def _pydantic_problems(error: ValidationError, source: Source) -> list[Problem]:
-    found: list[tuple[Pointer, str]] = []
-    for item in error.errors(include_url=False):
-        path = _error_path(item)
-        entry = (path, _message(item, path))
-        if entry not in found:
-            found.append(entry)
-    return [source.problem(path, message) for path, message in _merge_typos(found)]
+    found = dict.fromkeys(
+        (path, _message(item, path))
+        for item in error.errors(include_url=False)
+        for path in [_error_path(item)]
+    )
+    return [source.problem(path, message) for path, message in _merge_typos(list(found))]
 
 
 def _merge_typos(found: list[tuple[Pointer, str]]) -> list[tuple[Pointer, str]]:
     """A misspelt required property is one mistake: report the unknown name with
     the missing one it resembles, not two problems."""
-    missing = [path for path, message in found if message.startswith("missing required")]
+    missing: dict[Pointer, list[str]] = {}  # parent -> its missing properties
+    for path, message in found:
+        if path and message.startswith("missing required"):
+            missing.setdefault(path[:-1], []).append(str(path[-1]))
     merged: set[Pointer] = set()
     named: list[tuple[Pointer, str]] = []
     for path, message in found:
         if path and message.startswith("unknown property"):
-            siblings = [str(p[-1]) for p in missing if p[:-1] == path[:-1]]
+            siblings = missing.get(path[:-1], [])
             close = difflib.get_close_matches(str(path[-1]), siblings, n=1)
             if close:
                 merged.add((*path[:-1], close[0]))
@@ -156,7 +158,7 @@ _SALVAGE_ROUNDS = 4
 def _checks_despite(error: ValidationError, source: Source) -> list[Problem]:
     """The problems the model's errors hid: the static checks of every part that
     validates, and model errors masked by others (see ``_salvage``)."""
-    replaced: list[Pointer] = []
+    replaced: set[Pointer] = set()
     data: dict[str, Any] | None = source.data
     found: list[Problem] = []
     for _ in range(_SALVAGE_ROUNDS):
@@ -170,11 +172,10 @@ def _checks_despite(error: ValidationError, source: Source) -> list[Problem]:
             error = exc
             found += _pydantic_problems(exc, source)
             continue
-        pointers = [to_pointer(path) for path in replaced]
+        pointers = {to_pointer(path) for path in replaced}
         found += [
             problem for problem in check(workflow, source)
-            if not any(problem.pointer == p or problem.pointer.startswith(p + "/")
-                       for p in pointers)
+            if not _under(problem.pointer, pointers)
         ]
         break
     return found
@@ -182,6 +183,12 @@ def _checks_despite(error: ValidationError, source: Source) -> list[Problem]:
 
 def _in_document_order(problems: list[Problem]) -> list[Problem]:
     return sorted(problems, key=lambda p: (p.line, p.column))
+
+
+def _under(pointer: str, pointers: set[str]) -> bool:
+    """Whether ``pointer`` is one of ``pointers`` or below one."""
+    parts = pointer.split("/")
+    return any("/".join(parts[:end]) in pointers for end in range(2, len(parts) + 1))
 
 
 def validate(source: str | Path | Mapping[str, Any], name: str | None = None) -> list[Problem]:

@@ -100,15 +100,21 @@ def _replace(data: Any, path: Pointer, value: Any) -> bool:
 
 
 def salvage(data: dict[str, Any], errors: list[Pointer],
-            replaced: list[Pointer]) -> dict[str, Any] | None:
+            replaced: set[Pointer]) -> dict[str, Any] | None:
     """A copy of ``data`` with the parts holding ``errors`` replaced (their paths
     added to ``replaced``), or None when an error is in no part that can be."""
     copy: dict[str, Any] = _copy(data)
     for error in errors:
-        if any(error[: len(done)] == done for done in replaced):
+        if inside(error, replaced):
             continue
         target = _target(copy, error)
         if target is None or not _replace(copy, *target):
             return None
-        replaced.append(target[0])
+        replaced.add(target[0])
     return copy
+
+
+def inside(path: Pointer, replaced: set[Pointer]) -> bool:
+    """Whether ``path`` is in a replaced part (its prefixes are as many as the
+    nesting is deep, whatever the number of parts)."""
+    return any(path[:end] in replaced for end in range(len(path) + 1))

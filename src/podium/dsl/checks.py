@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from pydantic import BaseModel
@@ -98,18 +98,23 @@ def _task_lists(workflow: m.Workflow) -> Iterator[tuple[list[dict[str, Any]], Po
 # --- flow -------------------------------------------------------------------------------
 
 
+def _listing(names: Iterable[str], limit: int = 10) -> str:
+    """Some names for a message: a document with 20,000 tasks and as many mistakes
+    must not print 20,000 x 20,000 names."""
+    ordered = sorted(names)
+    shown = ", ".join(ordered[:limit])
+    return shown if len(ordered) <= limit else f"{shown}, ... ({len(ordered) - limit} more)"
+
+
 def _check_flow(workflow: m.Workflow, source: Source) -> list[Problem]:
     problems = []
     lists = {path: tasks for tasks, path in _task_lists(workflow)}
+    names_of = {path: {next(iter(item)) for item in tasks} for path, tasks in lists.items()}
     for path, tasks in lists.items():
-        names = {next(iter(item)) for item in tasks}
-        # Lists that enclose this one: a directive cannot reach their tasks.
-        outer = {
-            next(iter(item))
-            for other, other_tasks in lists.items()
-            if len(other) < len(path) and path[: len(other)] == other
-            for item in other_tasks
-        }
+        names = names_of[path]
+        # Lists that enclose this one (their paths are prefixes of this one's, at
+        # most as many as the nesting is deep): a directive cannot reach their tasks.
+        enclosing = [names_of[path[:end]] for end in range(len(path)) if path[:end] in names_of]
         for index, item in enumerate(tasks):
             name, task = next(iter(item.items()))
             here = (*path, index, name)
@@ -127,9 +132,9 @@ def _check_flow(workflow: m.Workflow, source: Source) -> list[Problem]:
                     continue
                 message = (
                     f"flow directive '{target}' names no task of this list "
-                    f"(tasks here: {', '.join(sorted(names))}; or continue, exit, end)"
+                    f"(tasks here: {_listing(names)}; or continue, exit, end)"
                 )
-                if target in outer:
+                if any(target in outer for outer in enclosing):
                     message += (
                         f"; '{target}' belongs to an enclosing list, which a directive "
                         "cannot reach (use 'exit' to leave this one)"
@@ -152,7 +157,7 @@ def _check_references(workflow: m.Workflow, use: m.Use, source: Source) -> list[
 
     def need(kind: str, table: dict[str, Any] | list[str] | None, name: str, path: Pointer) -> None:
         if table is None or name not in table:
-            known = ", ".join(sorted(table)) if table else "none defined"
+            known = _listing(table) if table else "none defined"
             problems.append(
                 source.problem(path, f"'{name}' is not defined in use.{kind} ({known})")
             )
@@ -189,7 +194,7 @@ def _check_function(
             ))
         return
     if use.functions is None or name not in use.functions:
-        known = ", ".join(sorted(use.functions)) if use.functions else "none defined"
+        known = _listing(use.functions) if use.functions else "none defined"
         problems.append(source.problem(
             path,
             f"unknown function '{name}': not a built-in call (asyncapi, grpc, http, openapi, "
