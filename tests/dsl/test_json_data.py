@@ -264,3 +264,11 @@ def test_a_mapping_source_must_hold_json_data(value: Any, message: str) -> None:
     [problem] = validate(document)
     assert problem.message == message
     assert problem.pointer in ("/do/0/t/set/v", "/do/0/t/set/v")
+
+
+def test_json_that_yaml_cannot_read_keeps_its_json_data() -> None:
+    # YAML limits a flow key to 1,024 characters; JSON does not.
+    key = "k" * 2000
+    document = {"document": {"dsl": "1.0.3", "namespace": "t", "name": "j", "version": "1.0.0"},
+                "do": [{"t": {"set": {key: 1}}}]}
+    assert load(json.dumps(document)).raw == document

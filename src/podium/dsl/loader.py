@@ -97,40 +97,8 @@ def _is_json(text: str, name: str) -> bool:
 def parse_text(text: str, name: str) -> Source:
     """Parse YAML 1.2 or JSON text; a syntax error or anything that is not JSON data
     (a tag, a complex or null key, NaN) becomes a located problem."""
-    size = len(text.encode("utf-8", "surrogatepass"))
-    if size > MAX_DOCUMENT_BYTES:
-        raise InvalidWorkflowError([Problem(name, 1, 1, "/", _too_large(size))])
-    unprintable = _NOT_PRINTABLE.search(text)
-    if unprintable is not None:
-        line, column = position(text, unprintable.start())
-        code = ord(unprintable.group())
-        raise InvalidWorkflowError([Problem(
-            name, line, column, "/",
-            f"invalid YAML: the control character U+{code:04X} is not allowed in a document "
-            f"(write it as an escape, \\x{code:02x}, in a double-quoted string)"
-            if code < 0x100 else
-            f"invalid YAML: the character U+{code:04X} is not allowed in a document",
-        )])
-    data: Any = None
-    if _is_json(text, name):
-        try:
-            data = strict_json.loads(text)
-        except JSONTextError as exc:
-            if exc.too_deep:
-                # Composing stops at the same bracket, and knows its pointer.
-                with suppress(MarkedYAMLError):
-                    _compose_within_limits(text, name)
-            raise InvalidWorkflowError(
-                [Problem(name, exc.line, exc.column, "/", f"invalid JSON: {exc.message}")]
-            ) from None
-        except JSONDataError as exc:
-            # Composing finds the same (a lone surrogate), and knows where it is.
-            error = exc
-            composed = _compose_within_limits(text, name)
-            problems = _problems(composed, name) or [
-                Problem(name, 1, 1, to_pointer(error.path), error.message)
-            ]
-            raise InvalidWorkflowError(problems) from None
+    _check_text(text, name)
+    data = _json_data(text, name) if _is_json(text, name) else None
     try:
         composed = _compose_within_limits(text, name)
     except MarkedYAMLError as exc:
@@ -145,6 +113,44 @@ def parse_text(text: str, name: str) -> Source:
     # For JSON the JSON parser's data is the reference (YAML would read the escape
     # pair "\ud83d\ude00" as two lone surrogates, JSON as one character).
     return Source(name, composed.data if data is None else data, composed.positions)
+
+
+def _check_text(text: str, name: str) -> None:
+    """Refuse a document too large to parse, or holding a character YAML forbids."""
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_DOCUMENT_BYTES:
+        raise InvalidWorkflowError([Problem(name, 1, 1, "/", _too_large(size))])
+    unprintable = _NOT_PRINTABLE.search(text)
+    if unprintable is not None:
+        line, column = position(text, unprintable.start())
+        code = ord(unprintable.group())
+        raise InvalidWorkflowError([Problem(
+            name, line, column, "/",
+            f"invalid YAML: the control character U+{code:04X} is not allowed in a document "
+            f"(write it as an escape, \\x{code:02x}, in a double-quoted string)"
+            if code < 0x100 else
+            f"invalid YAML: the character U+{code:04X} is not allowed in a document",
+        )])
+
+
+def _json_data(text: str, name: str) -> Any:
+    """The data of JSON text, or its first problem as JSON reports it."""
+    try:
+        return strict_json.loads(text)
+    except JSONTextError as exc:
+        problem = Problem(name, exc.line, exc.column, "/", f"invalid JSON: {exc.message}")
+        if exc.too_deep:
+            # Composing stops at the same bracket, and knows its pointer.
+            with suppress(MarkedYAMLError):
+                _compose_within_limits(text, name)
+    except JSONDataError as exc:
+        problem = Problem(name, 1, 1, to_pointer(exc.path), exc.message)
+        # Composing finds the same (a lone surrogate), and knows where it is.
+        with suppress(MarkedYAMLError):
+            problems = _problems(_compose_within_limits(text, name), name)
+            if problems:
+                raise InvalidWorkflowError(problems) from None
+    raise InvalidWorkflowError([problem])
 
 
 def _problems(composed: Composed, name: str) -> list[Problem]:
