@@ -17,6 +17,7 @@ from ulid import ULID
 from podium._version import __version__
 from podium.config import Settings
 from podium.dsl import Definition, load
+from podium.dsl.strict_json import payload_problem
 from podium.engine.errors import WorkflowError
 from podium.engine.execution import Execution, execute
 from podium.engine.journal import Journal
@@ -130,7 +131,7 @@ class Runtime:
         The document is loaded (and refused if invalid) before this returns. With a
         store the instance is recorded first (``key`` makes the start idempotent)."""
         definition = workflow if isinstance(workflow, Definition) else load(workflow)
-        data = input if input is not None else {}
+        data = _checked_input(input if input is not None else {})
         if self.store is None:
             instance = self.instance(definition, data, str(ULID()).lower())
             return Handle(instance, asyncio.ensure_future(execute(instance)))
@@ -162,6 +163,7 @@ class Runtime:
         """Record a new instance of a (deployed) definition: pending, or owned by this
         runtime when it runs it at once. Returns the existing one for a used key."""
         store = self._store()
+        input = _checked_input(input)
         await self.registry.deploy(definition)
         now = datetime.now(UTC)
         record = InstanceRecord(
@@ -221,6 +223,16 @@ class Runtime:
         if self.store is None:
             raise WorkflowError.configuration("this runtime has no store")
         return self.store
+
+
+def _checked_input(data: Any) -> Any:
+    """The input of a new instance, refused before anything is recorded or run when
+    it is not JSON data within the limits (README "Limits"): whatever the entry
+    point (``run``, ``start``, a subflow), a store or a printer must never meet it."""
+    problem = payload_problem(data)
+    if problem is not None:
+        raise WorkflowError.validation(f"the workflow input is refused: {problem}", "/")
+    return data
 
 
 class Handle:

@@ -3,7 +3,6 @@ names, durations, and the shared ``--store`` and ``--allow-run`` options."""
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from datetime import timedelta
@@ -15,7 +14,10 @@ import typer
 from podium import Definition, InvalidWorkflowError, load
 from podium.cli._output import invalid, usage_error
 from podium.config import Settings, parse_allow_run
+from podium.dsl import strict_json
 from podium.dsl.durations import iso_seconds
+from podium.dsl.strict_json import JSONDataError, JSONTextError
+from podium.limits import MAX_PAYLOAD_BYTES
 
 StoreOption = Annotated[
     str | None,
@@ -54,7 +56,9 @@ def load_file(path: Path) -> Definition:
 
 
 def parse_input(value: str | None) -> Any:
-    """The workflow input from ``--input``: inline JSON, or ``@path`` to a JSON file."""
+    """The workflow input from ``--input``: inline JSON, or ``@path`` to a JSON file.
+    Strict JSON (no NaN or Infinity), nested at most MAX_DEPTH deep and at most
+    MAX_PAYLOAD_BYTES long (README "Limits"); anything else exits 2."""
     if value is None:
         return None
     where = "--input"
@@ -62,18 +66,32 @@ def parse_input(value: str | None) -> Any:
     if value.startswith("@"):
         path = Path(value[1:])
         where = f"--input file {path}"
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            usage_error(f"cannot read {where}: {exc.strerror or exc}")
-        except UnicodeDecodeError as exc:
-            usage_error(f"cannot read {where}: not UTF-8 text ({exc.reason})")
+        text = _read_input(path, where)
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_PAYLOAD_BYTES:
+        usage_error(f"{where} is larger ({size:,} bytes) than the limit of "
+                    f"{MAX_PAYLOAD_BYTES:,} bytes")
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        usage_error(
-            f"{where} is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
-        )
+        return strict_json.loads(text)
+    except JSONTextError as exc:
+        usage_error(f"{where} is {exc}" if exc.too_deep else f"{where} is not valid JSON: {exc}")
+    except JSONDataError as exc:
+        usage_error(f"{where}: {exc}")
+
+
+def _read_input(path: Path, where: str) -> str:
+    try:
+        with path.open("rb") as file:
+            # Never more than the limit and one byte to tell: the file may be endless.
+            content = file.read(MAX_PAYLOAD_BYTES + 1)
+    except OSError as exc:
+        usage_error(f"cannot read {where}: {exc.strerror or exc}")
+    if len(content) > MAX_PAYLOAD_BYTES:
+        usage_error(f"{where} is larger than the limit of {MAX_PAYLOAD_BYTES:,} bytes")
+    try:
+        return content.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        usage_error(f"cannot read {where}: not UTF-8 text ({exc.reason})")
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ journaled, so that a run killed mid-way is finished by ``podium worker``.
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -158,26 +159,58 @@ def _report(outcome: Execution | _Interrupted) -> None:
     raise typer.Exit(EXIT_HANDED_OFF)
 
 
+WORKFLOW_SUFFIXES = (".yaml", ".yml", ".json")
+
+
 def validate_files(
     files: Annotated[
-        list[Path], typer.Argument(metavar="FILE", help="Workflow definitions to check.")
+        list[Path],
+        typer.Argument(
+            metavar="FILE_OR_DIR",
+            help="Workflow definitions to check; a directory stands for the *.yaml, *.yml "
+                 "and *.json files below it.",
+        ),
     ],
 ) -> None:
     """Check documents without running them.
 
     Prints to stdout one "file:line:col: /pointer: message" line per problem
-    (every problem of every file) and "FILE: valid" for each valid file.
-    Exit 0 when all files are valid, 2 otherwise.
+    (every problem of every file) and "FILE: valid" for each valid file. A
+    directory is searched for *.yaml, *.yml and *.json files (hidden ones
+    skipped), checked in sorted order. Exit 0 when all files are valid, 2
+    otherwise (or when a directory holds none).
     """
     console = stdout()
     failed = False
-    for path in files:
-        problems = validate(path)
-        for problem in problems:
-            console.print(problem_line(problem))
-        if problems:
+    for given in files:
+        paths = _workflow_files(given) if given.is_dir() else [given]
+        if not paths:
+            console.print(Text.assemble(
+                (str(given), "bold"), ": no workflow files (*.yaml, *.yml, *.json) in this "
+                "directory"
+            ))
             failed = True
-        else:
-            console.print(Text.assemble((str(path), "bold"), ": ", ("valid", "green")))
+        for path in paths:
+            problems = validate(path)
+            for problem in problems:
+                console.print(problem_line(problem))
+            if problems:
+                failed = True
+            else:
+                console.print(Text.assemble((str(path), "bold"), ": ", ("valid", "green")))
     if failed:
         raise typer.Exit(EXIT_INVALID)
+
+
+def _workflow_files(directory: Path) -> list[Path]:
+    """The workflow files below ``directory``, sorted; hidden files and directories
+    (``.git``, ``.venv``) are skipped, and symbolic links to directories not
+    followed (no cycles)."""
+    found: list[Path] = []
+    for root, directories, names in os.walk(directory):
+        directories[:] = [d for d in directories if not d.startswith(".")]
+        found.extend(
+            Path(root, name) for name in names
+            if name.endswith(WORKFLOW_SUFFIXES) and not name.startswith(".")
+        )
+    return sorted(found)

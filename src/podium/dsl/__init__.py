@@ -12,8 +12,16 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from podium.dsl import model
+from podium.dsl._salvage import salvage
 from podium.dsl.checks import check
-from podium.dsl.loader import InvalidWorkflowError, Pointer, Problem, Source, read_source
+from podium.dsl.loader import (
+    InvalidWorkflowError,
+    Pointer,
+    Problem,
+    Source,
+    read_source,
+    to_pointer,
+)
 from podium.dsl.model import TAG, TASK_KEYS, Workflow
 
 __all__ = ["Definition", "InvalidWorkflowError", "Problem", "load", "model", "validate"]
@@ -91,27 +99,31 @@ def _not_a_task(value: dict[str, Any]) -> str:
     return f"not a task: expected one of the keys {keys}"
 
 
+def _error_path(item: ErrorDetails) -> Pointer:
+    return tuple(p for p in item["loc"] if not (isinstance(p, str) and p.startswith(TAG)))
+
+
 def _pydantic_problems(error: ValidationError, source: Source) -> list[Problem]:
-    found: list[tuple[Pointer, str]] = []
-    for item in error.errors(include_url=False):
-        path: Pointer = tuple(
-            p for p in item["loc"] if not (isinstance(p, str) and p.startswith(TAG))
-        )
-        entry = (path, _message(item, path))
-        if entry not in found:
-            found.append(entry)
-    return [source.problem(path, message) for path, message in _merge_typos(found)]
+    found = dict.fromkeys(
+        (path, _message(item, path))
+        for item in error.errors(include_url=False)
+        for path in [_error_path(item)]
+    )
+    return [source.problem(path, message) for path, message in _merge_typos(list(found))]
 
 
 def _merge_typos(found: list[tuple[Pointer, str]]) -> list[tuple[Pointer, str]]:
     """A misspelt required property is one mistake: report the unknown name with
     the missing one it resembles, not two problems."""
-    missing = [path for path, message in found if message.startswith("missing required")]
+    missing: dict[Pointer, list[str]] = {}  # parent -> its missing properties
+    for path, message in found:
+        if path and message.startswith("missing required"):
+            missing.setdefault(path[:-1], []).append(str(path[-1]))
     merged: set[Pointer] = set()
     named: list[tuple[Pointer, str]] = []
     for path, message in found:
         if path and message.startswith("unknown property"):
-            siblings = [str(p[-1]) for p in missing if p[:-1] == path[:-1]]
+            siblings = missing.get(path[:-1], [])
             close = difflib.get_close_matches(str(path[-1]), siblings, n=1)
             if close:
                 merged.add((*path[:-1], close[0]))
@@ -124,17 +136,59 @@ def _validate_source(source: Source) -> tuple[Workflow | None, list[Problem]]:
     if source.data is None:
         return None, [source.problem((), "the document is empty")]
     if not isinstance(source.data, dict):
-        found = "a list" if isinstance(source.data, list) else f"'{source.data}'"
+        text = str(source.data)
+        found = "a list" if isinstance(source.data, list) else (
+            f"'{text}'" if len(text) <= 40 else f"'{text[:40]}...'"
+        )
         return None, [source.problem((), f"a workflow document must be a mapping, not {found}")]
     try:
         workflow = Workflow.model_validate(source.data)
     except ValidationError as exc:
-        return None, _in_document_order(_pydantic_problems(exc, source))
+        problems = _pydantic_problems(exc, source)
+        problems += _checks_despite(exc, source)
+        return None, _in_document_order(list(dict.fromkeys(problems)))
     return workflow, _in_document_order(check(workflow, source))
+
+
+# Rounds of replacing refused parts: a parent's own validators run only once its
+# children validate, so a second round may find what the first masked.
+_SALVAGE_ROUNDS = 4
+
+
+def _checks_despite(error: ValidationError, source: Source) -> list[Problem]:
+    """The problems the model's errors hid: the static checks of every part that
+    validates, and model errors masked by others (see ``_salvage``)."""
+    replaced: set[Pointer] = set()
+    data: dict[str, Any] | None = source.data
+    found: list[Problem] = []
+    for _ in range(_SALVAGE_ROUNDS):
+        assert data is not None
+        data = salvage(data, [_error_path(item) for item in error.errors()], replaced)
+        if data is None:
+            break
+        try:
+            workflow = Workflow.model_validate(data)
+        except ValidationError as exc:
+            error = exc
+            found += _pydantic_problems(exc, source)
+            continue
+        pointers = {to_pointer(path) for path in replaced}
+        found += [
+            problem for problem in check(workflow, source)
+            if not _under(problem.pointer, pointers)
+        ]
+        break
+    return found
 
 
 def _in_document_order(problems: list[Problem]) -> list[Problem]:
     return sorted(problems, key=lambda p: (p.line, p.column))
+
+
+def _under(pointer: str, pointers: set[str]) -> bool:
+    """Whether ``pointer`` is one of ``pointers`` or below one."""
+    parts = pointer.split("/")
+    return any("/".join(parts[:end]) in pointers for end in range(2, len(parts) + 1))
 
 
 def validate(source: str | Path | Mapping[str, Any], name: str | None = None) -> list[Problem]:

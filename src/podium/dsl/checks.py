@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from pydantic import BaseModel
@@ -66,22 +66,26 @@ def _alias(model: BaseModel, name: str) -> str:
     return info.alias or name
 
 
-def _walk(node: Any, path: Pointer) -> Iterator[tuple[Any, Pointer]]:
-    """Every model, dict and list in the tree with its document path."""
-    yield node, path
-    if isinstance(node, BaseModel):
-        for name in node.model_fields_set:
-            if name not in type(node).model_fields:
-                continue
-            if any(isinstance(node, cls) and name == f for cls, f in _OPAQUE):
-                continue
-            yield from _walk(getattr(node, name), (*path, _alias(node, name)))
-    elif isinstance(node, dict):
-        for key, value in node.items():
-            yield from _walk(value, (*path, key))
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            yield from _walk(value, (*path, index))
+def _walk(root: Any, path: Pointer) -> Iterator[tuple[Any, Pointer]]:
+    """Every model, dict and list in the tree with its document path, parents first.
+    Iterative: data nested as deep as the loader allows costs no recursion."""
+    stack: list[tuple[Any, Pointer]] = [(root, path)]
+    while stack:
+        node, here = stack.pop()
+        yield node, here
+        children: list[tuple[Any, Pointer]] = []
+        if isinstance(node, BaseModel):
+            for name in node.model_fields_set:
+                if name not in type(node).model_fields:
+                    continue
+                if any(isinstance(node, cls) and name == f for cls, f in _OPAQUE):
+                    continue
+                children.append((getattr(node, name), (*here, _alias(node, name))))
+        elif isinstance(node, dict):
+            children = [(value, (*here, key)) for key, value in node.items()]
+        elif isinstance(node, list):
+            children = [(value, (*here, index)) for index, value in enumerate(node)]
+        stack.extend(reversed(children))
 
 
 def _task_lists(workflow: m.Workflow) -> Iterator[tuple[list[dict[str, Any]], Pointer]]:
@@ -100,18 +104,23 @@ def _task_lists(workflow: m.Workflow) -> Iterator[tuple[list[dict[str, Any]], Po
 # --- flow -------------------------------------------------------------------------------
 
 
+def _listing(names: Iterable[str], limit: int = 10) -> str:
+    """Some names for a message: a document with 20,000 tasks and as many mistakes
+    must not print 20,000 x 20,000 names."""
+    ordered = sorted(names)
+    shown = ", ".join(ordered[:limit])
+    return shown if len(ordered) <= limit else f"{shown}, ... ({len(ordered) - limit} more)"
+
+
 def _check_flow(workflow: m.Workflow, source: Source) -> list[Problem]:
     problems = []
     lists = {path: tasks for tasks, path in _task_lists(workflow)}
+    names_of = {path: {next(iter(item)) for item in tasks} for path, tasks in lists.items()}
     for path, tasks in lists.items():
-        names = {next(iter(item)) for item in tasks}
-        # Lists that enclose this one: a directive cannot reach their tasks.
-        outer = {
-            next(iter(item))
-            for other, other_tasks in lists.items()
-            if len(other) < len(path) and path[: len(other)] == other
-            for item in other_tasks
-        }
+        names = names_of[path]
+        # Lists that enclose this one (their paths are prefixes of this one's, at
+        # most as many as the nesting is deep): a directive cannot reach their tasks.
+        enclosing = [names_of[path[:end]] for end in range(len(path)) if path[:end] in names_of]
         for index, item in enumerate(tasks):
             name, task = next(iter(item.items()))
             here = (*path, index, name)
@@ -129,9 +138,9 @@ def _check_flow(workflow: m.Workflow, source: Source) -> list[Problem]:
                     continue
                 message = (
                     f"flow directive '{target}' names no task of this list "
-                    f"(tasks here: {', '.join(sorted(names))}; or continue, exit, end)"
+                    f"(tasks here: {_listing(names)}; or continue, exit, end)"
                 )
-                if target in outer:
+                if any(target in outer for outer in enclosing):
                     message += (
                         f"; '{target}' belongs to an enclosing list, which a directive "
                         "cannot reach (use 'exit' to leave this one)"
@@ -154,7 +163,7 @@ def _check_references(workflow: m.Workflow, use: m.Use, source: Source) -> list[
 
     def need(kind: str, table: dict[str, Any] | list[str] | None, name: str, path: Pointer) -> None:
         if table is None or name not in table:
-            known = ", ".join(sorted(table)) if table else "none defined"
+            known = _listing(table) if table else "none defined"
             problems.append(
                 source.problem(path, f"'{name}' is not defined in use.{kind} ({known})")
             )
@@ -191,7 +200,7 @@ def _check_function(
             ))
         return
     if use.functions is None or name not in use.functions:
-        known = ", ".join(sorted(use.functions)) if use.functions else "none defined"
+        known = _listing(use.functions) if use.functions else "none defined"
         problems.append(source.problem(
             path,
             f"unknown function '{name}': not a built-in call (asyncapi, grpc, http, openapi, "

@@ -1,32 +1,39 @@
 """Reading a workflow document: YAML 1.2 or JSON text -> plain data + positions.
 
-ruamel.yaml parses YAML 1.2 (the key ``on:`` stays the string ``"on"``) and
-refuses duplicate keys; its round-trip nodes remember where every key and item
-is, which lets each problem name its file, line and column.
+A document is JSON data, written as YAML or as JSON. Before it is parsed, its size
+is checked (MAX_DOCUMENT_BYTES) and characters YAML forbids are reported where they
+are. JSON text (starting with ``{`` or ``[``) must be strict JSON: no trailing comma,
+no NaN. Then ``_yaml.compose`` reads it within the limits (depth, aliases) and
+keeps only JSON data, remembering where every key and item is, so that each
+problem names its file, line and column.
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import re
 from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.constructor import DuplicateKeyError
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.error import MarkedYAMLError
 
-Pointer = tuple[str | int, ...]
+from podium.dsl import strict_json
+from podium.dsl._yaml import Composed, Refused, compose
+from podium.dsl.strict_json import (
+    JSONDataError,
+    JSONTextError,
+    Pointer,
+    position,
+    to_pointer,
+)
+from podium.limits import MAX_DOCUMENT_BYTES
 
-
-def to_pointer(path: Pointer) -> str:
-    """A JSON pointer (RFC 6901) for a path of keys and indices."""
-    if not path:
-        return "/"
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
+__all__ = [
+    "InvalidWorkflowError", "Pointer", "Problem", "Source", "parse_text", "read_source",
+    "to_pointer",
+]
 
 
 @dataclass(frozen=True)
@@ -72,65 +79,102 @@ class Source:
         return Problem(self.name, line, column, to_pointer(path), message)
 
 
-def _plain(node: Any, path: Pointer, positions: dict[Pointer, tuple[int, int]]) -> Any:
-    if isinstance(node, CommentedMap):
-        out: dict[str, Any] = {}
-        for key, value in node.items():
-            child = (*path, str(key))
-            try:
-                line, col = node.lc.key(key)
-                positions[child] = (line + 1, col + 1)
-            except (KeyError, TypeError):  # pragma: no cover - merged keys have no mark
-                pass
-            out[str(key)] = _plain(value, child, positions)
-        return out
-    if isinstance(node, CommentedSeq):
-        items = []
-        for index, value in enumerate(node):
-            child = (*path, index)
-            try:
-                line, col = node.lc.item(index)
-                positions[child] = (line + 1, col + 1)
-            except (KeyError, TypeError):  # pragma: no cover
-                pass
-            items.append(_plain(value, child, positions))
-        return items
-    if isinstance(node, bool) or node is None:
-        return node
-    if isinstance(node, int):
-        return int(node)
-    if isinstance(node, float):
-        return float(node)
-    if isinstance(node, str):
-        return str(node)
-    if isinstance(node, dt.datetime | dt.date):
-        # A YAML timestamp: expressions and events deal in ISO 8601 strings.
-        return node.isoformat()
-    return node
+# Characters YAML 1.2 does not allow in a stream (5.1 "Character Set"): C0 controls
+# but tab, LF and CR; DEL; C1 controls but NEL; surrogates; U+FFFE and U+FFFF.
+_NOT_PRINTABLE = re.compile(
+    "[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
+)
 
 
-def _yaml() -> YAML:
-    yaml = YAML(typ="rt", pure=True)
-    yaml.allow_duplicate_keys = False
-    return yaml
+def _is_json(text: str, name: str) -> bool:
+    """JSON text: a document starting with ``{`` or ``[`` that is not named as YAML
+    (a .yaml file in flow style stays YAML, where a trailing comma is allowed)."""
+    if name.endswith((".yaml", ".yml")):
+        return False
+    return text.lstrip("\ufeff \t\r\n")[:1] in ("{", "[")
 
 
 def parse_text(text: str, name: str) -> Source:
-    """Parse YAML 1.2 or JSON text; a syntax error becomes a located problem."""
+    """Parse YAML 1.2 or JSON text; a syntax error or anything that is not JSON data
+    (a tag, a complex or null key, NaN) becomes a located problem."""
+    _check_text(text, name)
+    data = _json_data(text, name) if _is_json(text, name) else None
     try:
-        node = _yaml().load(text)
-    except DuplicateKeyError as exc:
-        # ruamel stops at the first duplicate and quotes both values in full;
-        # the node graph tells every duplicate and where its key came first.
-        problems = _duplicate_keys(text, name) or [_syntax_problem(exc, name)]
-        raise InvalidWorkflowError(problems) from None
+        composed = _compose_within_limits(text, name)
     except MarkedYAMLError as exc:
+        if data is not None:
+            # JSON that YAML cannot read (a key over 1,024 characters): the JSON
+            # parser's data stands, without positions.
+            return Source(name, data)
         raise InvalidWorkflowError([_syntax_problem(exc, name)]) from None
-    except YAMLError as exc:  # e.g. a control character the reader refuses
-        raise InvalidWorkflowError([Problem(name, 1, 1, "/", f"invalid YAML: {exc}")]) from None
-    positions: dict[Pointer, tuple[int, int]] = {}
-    data = _plain(node, (), positions)
-    return Source(name, data, positions)
+    problems = _problems(composed, name)
+    if problems:
+        raise InvalidWorkflowError(problems)
+    # For JSON the JSON parser's data is the reference (YAML would read the escape
+    # pair "\ud83d\ude00" as two lone surrogates, JSON as one character).
+    return Source(name, composed.data if data is None else data, composed.positions)
+
+
+def _check_text(text: str, name: str) -> None:
+    """Refuse a document too large to parse, or holding a character YAML forbids."""
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_DOCUMENT_BYTES:
+        raise InvalidWorkflowError([Problem(name, 1, 1, "/", _too_large(size))])
+    unprintable = _NOT_PRINTABLE.search(text)
+    if unprintable is not None:
+        line, column = position(text, unprintable.start())
+        code = ord(unprintable.group())
+        raise InvalidWorkflowError([Problem(
+            name, line, column, "/",
+            f"invalid YAML: the control character U+{code:04X} is not allowed in a document "
+            f"(write it as an escape, \\x{code:02x}, in a double-quoted string)"
+            if code < 0x100 else
+            f"invalid YAML: the character U+{code:04X} is not allowed in a document",
+        )])
+
+
+def _json_data(text: str, name: str) -> Any:
+    """The data of JSON text, or its first problem as JSON reports it."""
+    try:
+        return strict_json.loads(text)
+    except JSONTextError as exc:
+        problem = Problem(name, exc.line, exc.column, "/", f"invalid JSON: {exc.message}")
+        if exc.too_deep:
+            # Composing stops at the same bracket, and knows its pointer.
+            with suppress(MarkedYAMLError):
+                _compose_within_limits(text, name)
+    except JSONDataError as exc:
+        problem = Problem(name, 1, 1, to_pointer(exc.path), exc.message)
+        # Composing finds the same (a lone surrogate), and knows where it is.
+        with suppress(MarkedYAMLError):
+            problems = _problems(_compose_within_limits(text, name), name)
+            if problems:
+                raise InvalidWorkflowError(problems) from None
+    raise InvalidWorkflowError([problem])
+
+
+def _problems(composed: Composed, name: str) -> list[Problem]:
+    return [
+        Problem(name, p.line, p.column, to_pointer(p.path), p.message)
+        for p in sorted(composed.problems, key=lambda p: (p.line, p.column))
+    ]
+
+
+def _compose_within_limits(text: str, name: str) -> Composed:
+    try:
+        return compose(text)
+    except Refused as exc:
+        raise InvalidWorkflowError(
+            [Problem(name, exc.line, exc.column, to_pointer(exc.path), exc.message)]
+        ) from None
+
+
+def _too_large(size: int | None) -> str:
+    known = "" if size is None else f" ({size:,} bytes)"
+    return (
+        f"the document is larger{known} than the limit of {MAX_DOCUMENT_BYTES:,} bytes "
+        f"({MAX_DOCUMENT_BYTES // 1024:,} KiB)"
+    )
 
 
 def _syntax_problem(exc: MarkedYAMLError, name: str) -> Problem:
@@ -147,63 +191,43 @@ def _syntax_problem(exc: MarkedYAMLError, name: str) -> Problem:
     return Problem(name, line, column, "/", message)
 
 
-def _duplicate_keys(text: str, name: str) -> list[Problem]:
-    problems: list[Problem] = []
-    visited: set[int] = set()
-
-    def walk(node: Node, path: Pointer) -> None:
-        if id(node) in visited:  # an alias: its anchor was walked already
-            return
-        visited.add(id(node))
-        if isinstance(node, MappingNode):
-            first: dict[tuple[str | None, str], int] = {}
-            for key_node, value_node in node.value:
-                if not isinstance(key_node, ScalarNode):
-                    continue
-                child = (*path, str(key_node.value))
-                ident = (key_node.tag, key_node.value)
-                if ident in first and key_node.value != "<<":
-                    problems.append(Problem(
-                        name, key_node.start_mark.line + 1, key_node.start_mark.column + 1,
-                        to_pointer(child),
-                        f"duplicate key '{key_node.value}' (first defined at line {first[ident]})",
-                    ))
-                else:
-                    first.setdefault(ident, key_node.start_mark.line + 1)
-                walk(value_node, child)
-        elif isinstance(node, SequenceNode):
-            for index, item in enumerate(node.value):
-                walk(item, (*path, index))
-
-    try:
-        root = _yaml().compose(text)
-    except YAMLError:  # pragma: no cover - load composed the same text already
-        return []
-    if root is not None:
-        walk(root, ())
-    return problems
-
-
 def read_source(source: str | Path | Mapping[str, Any], name: str | None = None) -> Source:
     """A document from a path, from YAML/JSON text, or from already-parsed data."""
     if isinstance(source, Mapping):
-        return Source(name or "<workflow>", dict(source))
+        name = name or "<workflow>"
+        data = dict(source)
+        problem = strict_json.data_problem(data)
+        if problem is not None:
+            raise InvalidWorkflowError([Problem(name, 1, 1, to_pointer(problem[0]), problem[1])])
+        return Source(name, data)
     if isinstance(source, Path) or _looks_like_path(source):
         path = Path(source)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            reason = exc.strerror or str(exc)
-            raise InvalidWorkflowError(
-                [Problem(str(path), 1, 1, "/", f"cannot read file: {reason}")]
-            ) from None
-        except UnicodeDecodeError as exc:
-            reason = f"not UTF-8 text ({exc.reason} at byte {exc.start})"
-            raise InvalidWorkflowError(
-                [Problem(str(path), 1, 1, "/", f"cannot read file: {reason}")]
-            ) from None
-        return parse_text(text, name or str(path))
+        return parse_text(_read(path), name or str(path))
     return parse_text(source, name or "<workflow>")
+
+
+def _read(path: Path) -> str:
+    def refuse(reason: str) -> InvalidWorkflowError:
+        return InvalidWorkflowError([Problem(str(path), 1, 1, "/", reason)])
+
+    try:
+        with path.open("rb") as file:
+            # Never more than the limit (and one byte to tell): a hostile file may
+            # be endless (/dev/zero) or huge.
+            content = file.read(MAX_DOCUMENT_BYTES + 1)
+    except OSError as exc:
+        raise refuse(f"cannot read file: {exc.strerror or exc}") from None
+    if len(content) > MAX_DOCUMENT_BYTES:
+        try:
+            size: int | None = path.stat().st_size
+        except OSError:  # pragma: no cover - it was just read
+            size = None
+        raise refuse(_too_large(size if size and size > MAX_DOCUMENT_BYTES else None))
+    try:
+        return content.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise refuse(f"cannot read file: not UTF-8 text ({exc.reason} at byte {exc.start})") \
+            from None
 
 
 def _looks_like_path(text: str) -> bool:

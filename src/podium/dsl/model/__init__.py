@@ -18,6 +18,7 @@ Import from this package, not from them: its names are the public ones.
 
 from __future__ import annotations
 
+from podium.dsl.durations import ISO_DURATION
 from podium.dsl.model.auth import (
     AuthenticationPolicy,
     BasicAuth,
@@ -31,7 +32,6 @@ from podium.dsl.model.auth import (
     ReferenceableAuthenticationPolicy,
 )
 from podium.dsl.model.base import (
-    ISO_DURATION,
     NAME,
     OBJECT,
     RUNTIME_EXPRESSION,

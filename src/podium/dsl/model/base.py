@@ -19,6 +19,15 @@ from pydantic import (
     model_validator,
 )
 
+from podium.dsl.durations import (
+    ISO_DURATION,
+    LIMIT_TEXT,
+    inline_milliseconds,
+    iso_seconds,
+    too_long,
+)
+from podium.limits import MAX_DURATION_SECONDS
+
 # The marker that tags a branch of a discriminated union; loader errors drop
 # path elements that start with it, so pointers match the document.
 TAG = "\u27e8"
@@ -29,10 +38,6 @@ SEMVER = (
     r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$"
 )
 NAME = r"^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$"
-ISO_DURATION = re.compile(
-    r"^P(?!$)(\d+(?:\.\d+)?Y)?(\d+(?:\.\d+)?M)?(\d+(?:\.\d+)?W)?(\d+(?:\.\d+)?D)?"
-    r"(T(?=\d)(\d+(?:\.\d+)?H)?(\d+(?:\.\d+)?M)?(\d+(?:\.\d+)?S)?)?$"
-)
 # Tells an expression from text at run time; a multi-line `${ }` is one too.
 RUNTIME_EXPRESSION = re.compile(r"^\s*\$\{.+\}\s*$", re.DOTALL)
 # The schema's `runtimeExpression` pattern, where a value *must* be an expression
@@ -184,14 +189,30 @@ class DurationInline(Model):
 
     @model_validator(mode="after")
     def _not_empty(self) -> DurationInline:
-        if all(v is None for v in self.model_dump().values()):
+        parts = self.model_dump()
+        if all(v is None for v in parts.values()):
             raise ValueError("a duration needs at least one of days, hours, minutes, seconds, "
                              "milliseconds")
+        # Literal durations are bounded at load: a timer of 10^9 days would overflow
+        # the clock arithmetic at run time (README "Limits").
+        if inline_milliseconds(parts) > MAX_DURATION_SECONDS * 1000:
+            written = ", ".join(f"{k}: {_digits(v)}" for k, v in parts.items() if v is not None)
+            raise ValueError(f"{{{written}}} is longer than {LIMIT_TEXT}, the longest duration "
+                             "allowed")
         return self
 
 
+def _digits(number: int) -> str:
+    text = str(number)
+    return text if len(text) <= 20 else f"{text[:8]}...({len(text)} digits)"
+
+
 def _duration_string(value: str) -> str:
-    if ISO_DURATION.match(value) or SCHEMA_EXPRESSION.match(value):
+    if ISO_DURATION.match(value):
+        if too_long(iso_seconds(value)):
+            raise ValueError(f"{value} is longer than {LIMIT_TEXT}, the longest duration allowed")
+        return value
+    if SCHEMA_EXPRESSION.match(value):
         return value
     raise ValueError(f"'{value}' is neither an ISO 8601 duration (e.g. PT30S) nor an expression")
 
