@@ -195,7 +195,7 @@ def test_help_lists_choices_whole_and_arguments_by_name() -> None:
                    "cancelled"):
         assert re.search(rf"\b{choice}\b", listing), listing
     validate = "\n".join(terminal("validate", "--help", columns=80))
-    assert "Usage: podium validate [OPTIONS] FILE..." in validate
+    assert "Usage: podium validate [OPTIONS] PATH..." in validate
 
 
 def test_an_output_that_is_not_json_is_an_internal_error(

@@ -166,7 +166,7 @@ def validate_files(
     files: Annotated[
         list[Path],
         typer.Argument(
-            metavar="FILE_OR_DIR",
+            metavar="PATH",
             help="Workflow definitions to check; a directory stands for the *.yaml, *.yml "
                  "and *.json files below it.",
         ),
