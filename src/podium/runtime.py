@@ -195,7 +195,8 @@ class Runtime:
         entries = [] if never_ran else await store.read_journal(record.id)
         instance = self.instance(definition, record.input, record.id)
         instance.started_at = record.started_at or instance.started_at
-        instance.journal = Journal(record.id, store, self.worker_id, entries)
+        instance.journal = Journal(record.id, store, self.worker_id, entries,
+                                   secrets=self.services.secrets)
         instance.unload_when_suspended = True
         return instance
 
