@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from podium.egress import parse_file_roots, parse_host_patterns
+
 RUN_KINDS = ("shell", "script", "container")
 
 
@@ -24,17 +26,29 @@ class Settings:
     secrets_path: Path | None = None
     # The `default` catalog (dsl.md "Default Catalog"): a directory or a URL.
     default_catalog: str | None = None
+    # Hosts calls may reach (podium.egress): None is the default policy (all but
+    # link-local and cloud metadata addresses); else host globs, IPs, CIDRs.
+    allow_hosts: tuple[str, ...] | None = None
+    # Directories file resources may be read from, besides the workflow's own.
+    allow_files: tuple[Path, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         env = os.environ if environ is None else environ
+        try:
+            allow_run = parse_allow_run(env.get("PODIUM_ALLOW_RUN", ""))
+        except ValueError as exc:
+            raise ValueError(f"PODIUM_ALLOW_RUN: {exc}") from None
         settings = cls(
-            allow_run=parse_allow_run(env.get("PODIUM_ALLOW_RUN", "")),
+            allow_run=allow_run,
             secrets_env_prefix=env.get("PODIUM_SECRETS_ENV_PREFIX") or None,
             secrets_path=Path(env["PODIUM_SECRETS_PATH"]) if env.get("PODIUM_SECRETS_PATH")
             else None,
             default_catalog=env.get("PODIUM_DEFAULT_CATALOG") or None,
+            allow_hosts=parse_allow_hosts(env.get("PODIUM_ALLOW_HOSTS", ""),
+                                          "PODIUM_ALLOW_HOSTS"),
+            allow_files=parse_file_roots(env.get("PODIUM_ALLOW_FILES", "")),
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(settings, **given)
@@ -51,3 +65,12 @@ def parse_allow_run(text: str) -> frozenset[str]:
             f"unknown run kind(s) {', '.join(unknown)}: use {', '.join(RUN_KINDS)} or all"
         )
     return frozenset(names)
+
+
+def parse_allow_hosts(text: str, option: str = "--allow-hosts") -> tuple[str, ...] | None:
+    """Host patterns (see ``podium.egress``); ``None`` when empty (the default
+    policy). A bad pattern is a ``ValueError`` naming ``option``."""
+    try:
+        return parse_host_patterns(text)
+    except ValueError as exc:
+        raise ValueError(f"{option}: {exc}") from None

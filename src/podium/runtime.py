@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import socket
 from collections.abc import Iterable, Mapping
@@ -14,6 +15,7 @@ from typing import Any
 import httpx
 from ulid import ULID
 
+from podium import egress, payloads
 from podium._version import __version__
 from podium.config import Settings
 from podium.dsl import Definition, load
@@ -27,6 +29,7 @@ from podium.engine.state import Instance
 from podium.events.bus import EventBus, InProcessBus
 from podium.expressions import Evaluator
 from podium.registry import Registry
+from podium.resources import fetch
 from podium.secrets import SecretStore, redacting
 from podium.store.base import PENDING, RUNNING, DefinitionRecord, InstanceRecord, Store
 
@@ -75,8 +78,8 @@ class Runtime:
         self.store = store
         self.worker_id = worker_id or default_worker_id()
         self.lease_seconds = lease_seconds
-        self.registry = Registry(store)
         settings = settings or Settings()
+        self.registry = Registry(store, settings)
         secret_store = SecretStore(secrets, settings)
         self.services = Services(
             http=http_client or httpx.AsyncClient(timeout=HTTP_TIMEOUT),
@@ -87,6 +90,11 @@ class Runtime:
             settings=settings,
         )
         self.services.runtime = self
+        # Every request of the client, redirect hops included, passes the egress
+        # policy (also a client the caller gave: the policy is the operator's).
+        egress.guard(self.services.http, settings)
+        # ...and every body it reads is bounded (podium.payloads).
+        payloads.guard(self.services.http)
 
     async def __aenter__(self) -> Runtime:
         return self
@@ -137,7 +145,10 @@ class Runtime:
             return Handle.finished(record)
         from podium.worker import run_durable  # the worker module builds on this one
 
-        instance = await self.resume_instance(record, definition, fresh=True)
+        # As deployed: with the texts of its file resources, which a worker taking
+        # the instance over would read too.
+        deployed = self.registry.definition(definition)
+        instance = await self.resume_instance(record, deployed, fresh=True)
         return Handle(instance, asyncio.ensure_future(run_durable(self, instance, record)))
 
     # the store ----------------------------------------------------------------------------
@@ -211,8 +222,12 @@ class Runtime:
             lifecycle=Lifecycle(
                 self.services.listeners, f"{definition.name}-{instance_id}.{definition.namespace}"
             ),
-            schemas=SchemaCache(definition.source),
+            schemas=SchemaCache(functools.partial(self._schema_text, definition)),
         )
+
+    async def _schema_text(self, definition: Definition, uri: str, where: str) -> str:
+        """A JSON schema ``resource`` of ``definition``, read like every resource."""
+        return await fetch(uri, definition, self.services, where)
 
     def _store(self) -> Store:
         if self.store is None:

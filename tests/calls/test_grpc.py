@@ -13,6 +13,7 @@ import pytest
 
 from podium import Runtime, WorkflowError
 from podium.calls.grpc import _error
+from tests.support.egress import TMP_FILES
 from tests.support.grpc_server import PROTO, GreeterServer
 
 ERRORS = "https://serverlessworkflow.io/spec/1.0.0/errors/"
@@ -42,6 +43,7 @@ do:
 
 
 async def run(doc: str | Path, data: Any = None, **options: Any) -> Any:
+    options.setdefault("settings", TMP_FILES)  # resource files in tmp_path
     async with Runtime(**options) as runtime:
         return await runtime.run(doc, data)
 

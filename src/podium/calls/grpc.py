@@ -24,6 +24,7 @@ from urllib.parse import urlparse
 import grpc
 from google.protobuf import json_format
 
+from podium import egress
 from podium.auth import authorize
 from podium.calls._grpc_proto import Method, Proto, ProtoError, compile_proto
 from podium.dsl import model as m
@@ -89,6 +90,7 @@ async def execute(task: m.CallGRPC, run: TaskRun) -> Any:
 
     port = args.service.port if args.service.port is not None else DEFAULT_PORT
     target = f"{args.service.host}:{port}"
+    await egress.check_host(args.service.host, port, run.instance.services.settings, where)
     call = _channel(target, secure=port == TLS_PORT).unary_unary(
         method.path,
         request_serializer=_serialize,
