@@ -24,6 +24,7 @@ from podium.engine.execution import Execution, execute
 from podium.engine.journal import Journal
 from podium.engine.lifecycle import Lifecycle, Listener
 from podium.engine.schemas import SchemaCache
+from podium.engine.secret_refs import SecretReferences
 from podium.engine.services import Services
 from podium.engine.state import Instance
 from podium.events.bus import EventBus, InProcessBus
@@ -166,9 +167,14 @@ class Runtime:
         key: str | None = None,
         owned: bool = False,
         parent: tuple[str, str] | None = None,
+        references: SecretReferences | None = None,
     ) -> tuple[InstanceRecord, bool]:
         """Record a new instance of a (deployed) definition: pending, or owned by this
-        runtime when it runs it at once. Returns the existing one for a used key."""
+        runtime when it runs it at once. Returns the existing one for a used key.
+
+        The input is stored like journaled data: the secret values ``references``
+        knows (a parent's, for a subflow) as references, strings that could pass
+        for one escaped; ``resume_instance`` resolves them."""
         store = self._store()
         await self.registry.deploy(definition)
         now = datetime.now(UTC)
@@ -179,7 +185,7 @@ class Runtime:
             name=definition.name,
             version=definition.version,
             status=RUNNING if owned else PENDING,
-            input=input,
+            input=(references or SecretReferences()).encode(input),
             created_at=now,
             updated_at=now,
             started_at=now if owned else None,
@@ -204,10 +210,13 @@ class Runtime:
         # An instance that never started has no journal to read.
         never_ran = fresh or record.started_at is None
         entries = [] if never_ran else await store.read_journal(record.id)
-        instance = self.instance(definition, record.input, record.id)
+        journal = Journal(record.id, store, self.worker_id, entries,
+                          secrets=self.services.secrets)
+        # The input as given: a subflow's holds references to its parent's secrets.
+        data = journal.resolve(record.input, "the input of this instance", "/")
+        instance = self.instance(definition, data, record.id)
         instance.started_at = record.started_at or instance.started_at
-        instance.journal = Journal(record.id, store, self.worker_id, entries,
-                                   secrets=self.services.secrets)
+        instance.journal = journal
         instance.unload_when_suspended = True
         return instance
 

@@ -310,3 +310,62 @@ do:
     stored = rows(store_url, record.id)
     for value in ("p@ss word/42", "p%40ss%20word%2F42", "app-user"):
         assert value not in stored
+
+
+def all_rows(store_url: str) -> str:
+    """Every instance and journal row of the store."""
+    queries = ["SELECT id, input, output, error FROM podium_instances",
+               "SELECT instance_id, data FROM podium_journal"]
+    if store_url.startswith("sqlite"):
+        path = store_url.removeprefix("sqlite:///").partition("?")[0]
+        with sqlite3.connect(path) as connection:
+            found = [row for query in queries for row in connection.execute(query)]
+    else:
+        with psycopg.connect(store_url) as connection:
+            found = [row for query in queries
+                     for row in connection.execute(query.replace("input, output, error",
+                                                                  "input::text, output::text,"
+                                                                  " error::text")
+                                                   .replace("data", "data::text"))]
+    return "\n".join(str(value) for row in found for value in row)
+
+
+async def test_a_subflow_given_a_secret_stores_and_replays_references(
+    store_url: str, store: Store, counting: CountingServer
+) -> None:
+    child = f"""
+document: {{dsl: '1.0.3', namespace: secrets, name: child, version: '1.0.0'}}
+do:
+  - pause: {{wait: {{milliseconds: 1500}}}}
+  - send:
+      call: http
+      with:
+        method: get
+        endpoint: {counting.url}/ok/child
+        headers: {{X-Api-Key: '${{ $input.key }}'}}
+      output: {{as: '${{ {{sent: true, echoed: $input.key}} }}'}}
+"""
+    parent = """
+document: {dsl: '1.0.3', namespace: secrets, name: parent, version: '1.0.0'}
+use:
+  secrets: [apikey]
+do:
+  - delegate:
+      run:
+        workflow:
+          namespace: secrets
+          name: child
+          version: '1.0.0'
+          input: {key: '${ $secrets.apikey }'}
+"""
+    async with secret_runtime(store, "worker", {"apikey": KEY}) as runtime:
+        await runtime.deploy(child)
+        record, _ = await runtime.create_instance(load(parent), {})
+        # The child parks in its wait and is resumed from the store.
+        async with working(runtime, park_after=0.5):
+            done = await ended(store, record.id, within=20)
+    assert done.status == "completed", done.error
+    assert done.output == {"sent": True, "echoed": "***"}
+    (hit,) = counting.named("child")
+    assert hit.headers["x-api-key"] == KEY
+    assert KEY not in all_rows(store_url)

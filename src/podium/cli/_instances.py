@@ -49,9 +49,15 @@ async def _found(store: Store, instance_id: str) -> InstanceRecord:
 # reading ----------------------------------------------------------------------------------
 
 
+def _shown(record: InstanceRecord) -> InstanceRecord:
+    # An input is stored like journaled data: secret references show as ***.
+    record.input = displayed(record.input)
+    return record
+
+
 async def _list(url: str, status: str | None, limit: int) -> list[InstanceRecord]:
     async with opened_store(url) as store:
-        return await store.list_instances(status, limit)
+        return [_shown(record) for record in await store.list_instances(status, limit)]
 
 
 @app.command(name="list")
@@ -74,7 +80,7 @@ def list_instances(
 
 async def _get(url: str, instance_id: str) -> InstanceRecord:
     async with opened_store(url) as store:
-        return await _found(store, instance_id)
+        return _shown(await _found(store, instance_id))
 
 
 @app.command()

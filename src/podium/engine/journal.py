@@ -122,24 +122,30 @@ class Journal:
         self.remember(name, value)
         return value
 
-    def _resolved(self, entry: JournalEntry) -> JournalEntry:
-        """A stored entry with its secret references resolved."""
-        task = entry.data.get("task") if isinstance(entry.data, dict) else None
-        where = task if isinstance(task, str) and task.startswith("/") else entry.position
+    def resolve(self, data: Any, what: str, where: str | None = None) -> Any:
+        """Stored ``data`` (``what`` names it in errors) with its secret references
+        resolved; the secrets it holds are remembered like those the instance reads."""
         try:
-            return replace(entry, data=resolve(entry.data, self._secret))
+            return resolve(data, self._secret)
         except SecretUnavailable as missing:
             raise WorkflowError(
                 AUTHORIZATION,
-                detail=f"secret '{missing.name}' is needed to replay the recorded outcome "
-                       f"of this task, but {missing.reason}",
+                detail=f"secret '{missing.name}' is needed to replay {what}, but "
+                       f"{missing.reason}",
                 instance=where,
             ) from None
         except MalformedReference as exc:
             raise WorkflowError.runtime(
-                f"journal entry {entry.seq} of instance {self.instance_id} is corrupt: {exc}",
-                where,
+                f"{what} of instance {self.instance_id} is corrupt: {exc}", where
             ) from None
+
+    def _resolved(self, entry: JournalEntry) -> JournalEntry:
+        """A stored entry with its secret references resolved."""
+        task = entry.data.get("task") if isinstance(entry.data, dict) else None
+        where = task if isinstance(task, str) and task.startswith("/") else entry.position
+        what = ("the recorded outcome of this task" if entry.kind != TIMER
+                else "the recorded timer of this task")
+        return replace(entry, data=self.resolve(entry.data, what, where))
 
     def note(self, position: str, kind: str, data: Any) -> None:
         """Add a history line, made durable with the next ``record``."""
