@@ -262,3 +262,23 @@ async def test_the_workflow_tree_and_allowed_directories_are_readable(tmp_path: 
     flow.write_text(schema_workflow("file://schemas/link.json"))
     execution = await run_file(flow, Settings(allow_files=(outside,)))
     assert execution.status == "completed", execution.error
+
+
+def test_the_default_catalog_directory_is_readable(tmp_path: Path) -> None:
+    from podium.egress import EgressDenied, readable_file
+
+    catalog = tmp_path / "catalog"
+    (catalog / "functions").mkdir(parents=True)
+    document = catalog / "functions" / "f.yaml"
+    document.write_text("set: {}")
+    home = tmp_path / "flows"
+    home.mkdir()
+    (home / "flow.yaml").write_text("")
+    source = str(home / "flow.yaml")
+    with pytest.raises(EgressDenied):
+        readable_file(document, source, Settings())
+    for setting in (str(catalog), catalog.as_uri()):
+        found = readable_file(document, source, Settings(default_catalog=setting))
+        assert found == document.resolve()
+    with pytest.raises(EgressDenied):
+        readable_file(document, source, Settings(default_catalog="https://example.com/c"))

@@ -48,6 +48,7 @@ from fnmatch import fnmatchcase
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
 
 from podium.engine.errors import AUTHORIZATION, WorkflowError
 
@@ -307,6 +308,19 @@ def workflow_directory(source: str | None) -> Path:
     return Path.cwd()
 
 
+def _local_directory(location: str | None) -> Path | None:
+    """The directory a default catalog setting names, when it is local."""
+    if not location:
+        return None
+    parsed = urlparse(location)
+    if parsed.scheme == "":
+        return Path(location).expanduser().resolve()
+    if parsed.scheme == "file":
+        return Path(parsed.netloc + parsed.path if parsed.netloc not in ("", "localhost")
+                    else parsed.path).resolve()
+    return None
+
+
 def readable_file(path: Path, source: str | None, settings: Settings,
                   where: str | None = None) -> Path:
     """``path`` with symbolic links resolved, if the policy lets it be read;
@@ -314,9 +328,9 @@ def readable_file(path: Path, source: str | None, settings: Settings,
     home = workflow_directory(source)
     target = (path if path.is_absolute() else home / path).resolve()
     roots = [home.resolve(), *(root.resolve() for root in settings.allow_files)]
-    catalog = settings.default_catalog
-    if catalog and "://" not in catalog:
-        roots.append(Path(catalog).expanduser().resolve())
+    catalog = _local_directory(settings.default_catalog)
+    if catalog is not None:  # the operator's own setting
+        roots.append(catalog)
     if any(target.is_relative_to(root) for root in roots):
         return target
     raise EgressDenied(
