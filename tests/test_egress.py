@@ -282,3 +282,18 @@ def test_the_default_catalog_directory_is_readable(tmp_path: Path) -> None:
         assert found == document.resolve()
     with pytest.raises(EgressDenied):
         readable_file(document, source, Settings(default_catalog="https://example.com/c"))
+
+
+async def test_a_client_shared_by_runtimes_is_guarded_once_with_the_last_policy(
+    fake_services: FakeServices,
+) -> None:
+    import httpx
+
+    doc = document(http_call(f"{fake_services.url}/httpbin/anything"))
+    async with httpx.AsyncClient() as client:
+        async with Runtime(http_client=client, settings=Settings(allow_hosts=("x.org",))):
+            pass
+        async with asyncio.timeout(20), Runtime(http_client=client) as runtime:
+            assert "url" in await runtime.run(doc)
+        assert len(client.event_hooks["request"]) == 2  # the policy, Accept-Encoding
+        assert len(client.event_hooks["response"]) == 1  # the payload limit

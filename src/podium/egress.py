@@ -287,8 +287,11 @@ def guard(client: httpx.AsyncClient | Any, settings: Settings) -> None:
     async def check(request: Any) -> None:
         await check_url(str(request.url), settings)
 
+    check.podium_egress = True  # type: ignore[attr-defined]
     hooks = client.event_hooks
-    hooks["request"] = [*hooks.get("request", []), check]
+    # A client shared by several runtimes follows the policy of the last one.
+    kept = [hook for hook in hooks.get("request", []) if not getattr(hook, "podium_egress", 0)]
+    hooks["request"] = [*kept, check]
     client.event_hooks = hooks
 
 

@@ -108,8 +108,9 @@ def check_data(value: Any, what: str, where: str | None = None) -> Any:
 def guard(client: httpx.AsyncClient) -> None:
     """Bound every response body ``client`` reads (see the module docstring)."""
     hooks = client.event_hooks
-    hooks["request"] = [*hooks.get("request", []), _accept]
-    hooks["response"] = [*hooks.get("response", []), _limit]
+    for event, hook in (("request", _accept), ("response", _limit)):
+        if hook not in hooks.get(event, []):  # once, however many runtimes share it
+            hooks[event] = [*hooks.get(event, []), hook]
     client.event_hooks = hooks
 
 
@@ -124,7 +125,8 @@ async def _limit(response: httpx.Response) -> None:
     encodings = [e.strip().lower() for e in response.headers.get("content-encoding", "")
                  .split(",") if e.strip() and e.strip().lower() != "identity"]
     declared = response.headers.get("content-length", "")
-    if not encodings and declared.isdigit() and int(declared) > MAX_PAYLOAD_BYTES:
+    has_body = response.request.method != "HEAD" and response.status_code not in (204, 304)
+    if has_body and not encodings and declared.isdigit() and int(declared) > MAX_PAYLOAD_BYTES:
         raise too_large(what)  # refused before a byte of it is read
     inflater: _Inflater | None = None
     if encodings:

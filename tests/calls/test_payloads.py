@@ -119,6 +119,12 @@ async def test_a_body_beyond_the_payload_limit_faults_without_being_buffered(
     assert error.instance == "/do/0/fetch"
 
 
+async def test_a_large_declared_length_without_a_body_is_fine(server: str) -> None:
+    doc = call(f"{server}/declared").replace("method: get", "method: head")
+    execution = await execute(doc)
+    assert execution.status == "completed", execution.error
+
+
 async def test_a_raw_output_is_bounded_too(server: str) -> None:
     error = await fault(call(f"{server}/endless", output="raw"))
     assert "the payload limit" in str(error.detail)

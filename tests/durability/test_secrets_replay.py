@@ -164,6 +164,10 @@ async def test_input_that_looks_like_a_reference_comes_back_verbatim(
     assert done.status == "completed", done.error
     assert done.output == {"crafted": crafted}
     assert KEY not in rows(store_url, record.id)
+    from tests.cli.support import instance
+
+    shown = await asyncio.to_thread(instance, store_url, record.id)
+    assert shown["input"] == {"crafted": crafted}  # stored escaped, shown as given
 
 
 async def test_history_shows_references_as_stars(

@@ -16,6 +16,7 @@ that call it and needs no event loop.
     with CountingServer() as server:
         ...  # workflows use server.url
         assert server.received(f"{instance_id}:/do/1/charge") == 1
+        assert server.named("charge")[0].headers["x-api-key"] == ...  # headers as received
 """
 
 from __future__ import annotations
