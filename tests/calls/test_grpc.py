@@ -198,6 +198,12 @@ async def test_proto_imports_resolve_next_to_the_proto(
     path = tmp_path / "greet.yaml"
     path.write_text(workflow(server.port, proto=(tmp_path / "greeter.proto").as_uri()))
     assert (await run(path, {"name": "Ada"}))["message"] == "Hello, Ada!"
+    # The same with the relative form the spec's example uses (file://dir/x.proto).
+    (tmp_path / "protos").mkdir()
+    for name in ("messages.proto", "greeter.proto"):
+        (tmp_path / name).rename(tmp_path / "protos" / name)
+    path.write_text(workflow(server.port, proto="file://protos/greeter.proto"))
+    assert (await run(path, {"name": "Ada"}))["message"] == "Hello, Ada!"
 
 
 async def test_proto_syntax_error_is_a_configuration_error(tmp_path: Path) -> None:

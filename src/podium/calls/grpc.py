@@ -30,7 +30,7 @@ from podium.calls._grpc_proto import Method, Proto, ProtoError, compile_proto
 from podium.dsl import model as m
 from podium.engine.errors import WorkflowError
 from podium.engine.state import TaskRun
-from podium.resources import read_text
+from podium.resources import file_path, read_text
 
 DEFAULT_PORT = 50051
 TLS_PORT = 443
@@ -119,10 +119,9 @@ def _compile(text: str, uri: str, workflow_source: str | None) -> Proto:
     name = Path(parsed.path).name
     include = None
     if parsed.scheme in ("", "file"):
-        # Imports of a proto read from disk resolve next to it, as with protoc.
-        path = Path(parsed.path)
-        if not path.is_absolute() and workflow_source and Path(workflow_source).is_file():
-            path = Path(workflow_source).parent / path
+        # Imports of a proto read from disk resolve next to it, as with protoc
+        # (file://protos/x.proto names the relative path protos/x.proto).
+        path = egress.workflow_directory(workflow_source) / file_path(uri)
         if path.is_file():
             include = str(path.parent.resolve())
     return compile_proto(text, name if name.endswith(".proto") else "service.proto", include)
