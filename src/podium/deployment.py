@@ -10,15 +10,21 @@ named by URI or in a catalog of the workflow. The texts travel with the
 definition (``Definition.resources``, stored content-addressed); an instance
 reads those instead of the disk.
 
+A proto's imports are read too (recursively; the well-known types ship with
+the compiler), from beside the proto as protoc resolves them, and kept under
+their own file URI (``file://protos/common.proto`` for ``import "common.proto"``
+in ``file://protos/greet.proto``).
+
 Not read at deploy: endpoints that are runtime expressions (known only when the
 task runs), HTTP resources (fetched at run time), the operator's default
-catalog, files a function document names in its turn, and the imports of a
-proto (read from beside the proto when it is compiled, if they are there).
+catalog, and files a function document names in its turn.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -89,23 +95,65 @@ async def with_file_resources(definition: Definition, settings: Settings) -> Def
     names it."""
     texts = dict(definition.resources)
     problems: list[tuple[Pointer, str]] = []
-    for reference in file_references(definition):
+    # (reference, the proto whose directory its imports resolve in, the importer)
+    pending = [(reference, reference.uri, "") for reference in file_references(definition)]
+    while pending:
+        reference, root, importer = pending.pop(0)
         if reference.uri in texts:
             continue
+        what = f"resource '{reference.uri}'" + (f" (imported by {importer})" if importer else "")
         try:
             path = egress.readable_file(file_path(reference.uri), definition.source, settings)
-            texts[reference.uri] = await asyncio.to_thread(path.read_text, encoding="utf-8")
+            text = texts[reference.uri] = await asyncio.to_thread(path.read_text,
+                                                                  encoding="utf-8")
         except WorkflowError as exc:  # refused by the egress policy
             problems.append((reference.path, str(exc.detail)))
+            continue
         except OSError as exc:
-            problems.append((reference.path, f"cannot read resource '{reference.uri}': "
-                                             f"{exc.strerror or exc}"))
+            problems.append((reference.path, f"cannot read {what}: {exc.strerror or exc}"))
+            continue
         except UnicodeDecodeError as exc:
-            problems.append((reference.path, f"cannot read resource '{reference.uri}': not "
-                                             f"UTF-8 text ({exc.reason})"))
+            problems.append((reference.path, f"cannot read {what}: not UTF-8 text "
+                                             f"({exc.reason})"))
+            continue
+        if reference.uri.endswith(".proto"):
+            pending.extend(
+                (Reference(import_uri(root, name), reference.path), root, reference.uri)
+                for name in proto_imports(text)
+            )
     if problems:
         raise InvalidWorkflowError(_located(definition, problems))
     return replace(definition, resources=texts) if texts != definition.resources else definition
+
+
+_IMPORT = re.compile(r'^\s*import\s+(?:public\s+|weak\s+)?"([^"]+)"\s*;', re.MULTILINE)
+
+
+def proto_imports(text: str) -> list[str]:
+    """The files a proto imports, but the well-known types (the compiler has them)."""
+    return [name for name in _IMPORT.findall(text) if not name.startswith("google/protobuf/")]
+
+
+def import_uri(proto_uri: str, name: str) -> str:
+    """The file URI of ``import "name"`` for the proto at ``proto_uri``: protoc
+    resolves every import of the compilation (nested ones too) in that proto's
+    directory. Written in the same relative or absolute form."""
+    path = file_path(proto_uri).parent / name
+    return path.as_uri() if path.is_absolute() else f"file://{path.as_posix()}"
+
+
+def deployed_imports(proto_uri: str, text: str, resources: Mapping[str, str]) -> dict[str, str]:
+    """The imports of a deployed proto (recursively, by import name) as deployed
+    with it; ``{}`` for a proto read from disk, whose imports protoc finds there."""
+    found: dict[str, str] = {}
+    pending = [text]
+    while pending:
+        for name in proto_imports(pending.pop()):
+            imported = resources.get(import_uri(proto_uri, name))
+            if imported is not None and name not in found:
+                found[name] = imported
+                pending.append(imported)
+    return found
 
 
 def _located(definition: Definition, problems: list[tuple[Pointer, str]]) -> list[Problem]:

@@ -60,12 +60,24 @@ do:
 """
 
 
+def protos() -> tuple[str, str]:
+    """The test greeter's proto split in two: the service imports its messages."""
+    text = PROTO.read_text()
+    end = text.index("service Greeter")
+    messages = ('syntax = "proto3";\npackage podium.test;\n'
+                'import "google/protobuf/timestamp.proto";\n' + text[text.index("enum Mood"):end])
+    service = 'syntax = "proto3";\npackage podium.test;\nimport "messages.proto";\n' + text[end:]
+    return service, messages
+
+
 def project(directory: Path, grpc_port: int) -> Path:
     """A workflow and the files it names, laid out beside it."""
     (directory / "schemas").mkdir(parents=True)
     (directory / "protos").mkdir()
     (directory / "schemas" / "input.json").write_text(json.dumps(SCHEMA))
-    shutil.copy(PROTO, directory / "protos" / "greeter.proto")
+    service, messages = protos()
+    (directory / "protos" / "greeter.proto").write_text(service)
+    (directory / "protos" / "messages.proto").write_text(messages)
     (directory / "asyncapi.json").write_text(json.dumps(ASYNCAPI))
     path = directory / "flow.yaml"
     path.write_text(flow(grpc_port))
@@ -134,9 +146,11 @@ async def test_a_worker_elsewhere_runs_the_resources_as_deployed(
 
     record = await store.get_definition("test", "deployed", "1.0.0")
     assert record is not None and record.resources is not None
+    service, messages = protos()
     texts = {
         "file://schemas/input.json": json.dumps(SCHEMA),
-        "file://protos/greeter.proto": PROTO.read_text(),
+        "file://protos/greeter.proto": service,
+        "file://protos/messages.proto": messages,  # imported by greeter.proto
         "file://asyncapi.json": json.dumps(ASYNCAPI),
     }
     digests = {ref: hashlib.sha256(text.encode()).hexdigest() for ref, text in texts.items()}
@@ -179,6 +193,13 @@ def test_a_missing_resource_is_a_deploy_error_naming_it_and_its_task(
     assert result.stdout == ""
     assert (f"{path}:11:17: /do/0/greet/with/proto/endpoint: cannot read resource "
             "'file://protos/greeter.proto': No such file or directory") in result.stderr
+    # An import that is missing is named with the proto that imports it.
+    (home / "protos" / "greeter.proto").write_text(protos()[0].replace(
+        '"messages.proto"', '"missing.proto"'))
+    result = podium("deploy", path, "--store", sqlite, cwd=tmp_path)
+    assert result.returncode == 2
+    assert ("cannot read resource 'file://protos/missing.proto' (imported by "
+            "file://protos/greeter.proto): No such file or directory") in result.stderr
     listed = podium("workflows", "list", "--json", "--store", sqlite, cwd=tmp_path)
     assert json.loads(listed.stdout) == []  # nothing was deployed
 
