@@ -11,6 +11,7 @@ import pytest
 
 from podium import Runtime, WorkflowError
 from podium.config import Settings
+from podium.engine.secret_refs import MARKER
 from podium.secrets import Redactor, SecretStore
 from podium.store import open_store
 from tests.support.oauth_server import OAuthServer
@@ -150,8 +151,9 @@ async def test_a_secret_never_reaches_journal_errors_or_events(
 
     assert execution.status == "faulted"
     assert journal and events
-    # The service saw the secret, so the outcome and the failure really held it.
-    assert any("***" in json.dumps(entry.data) for entry in journal)
+    # The service saw the secret, so the outcome and the failure really held it:
+    # the journal holds references to it (resolved on replay), never the value.
+    assert any(MARKER in json.dumps(entry.data, ensure_ascii=False) for entry in journal)
     for entry in journal:
         assert SECRET not in json.dumps(entry.data), entry
     for event in events:

@@ -33,6 +33,7 @@ from podium.config import Settings
 from podium.engine.execution import Execution
 from podium.events.bus import InProcessBus
 from tests.support.containers import GREETING, Engine
+from tests.support.egress import TMP_FILES
 from tests.support.fake_services import PETS, FakeServices
 from tests.support.grpc_server import PROTO, GreeterServer
 from tests.support.oauth_server import CLIENTS, OAuthServer
@@ -46,7 +47,9 @@ PETSTORE = "https://petstore.swagger.io/v2"
 SWAPI = "https://swapi.dev/api/people/"
 ASYNCAPI = "https://fake.com/docs/asyncapi.json"
 AUTHORITY = "http://keycloak/realms/fake-authority"
-ALLOW_ALL = Settings(allow_run=frozenset({"shell", "script", "container"}))
+# Every process kind; the AsyncAPI documents the examples use are written to tmp_path.
+ALLOW_ALL = Settings(allow_run=frozenset({"shell", "script", "container"}),
+                     allow_files=TMP_FILES.allow_files)
 CLIENT_ID, CLIENT_SECRET = next(iter(CLIENTS.items()))
 NATS_PORT = 4222
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from podium.egress import parse_file_roots, parse_host_patterns
 from podium.limits import EXPRESSION_TIMEOUT_SECONDS
 
 RUN_KINDS = ("shell", "script", "container")
@@ -32,6 +33,11 @@ class Settings:
     # Seconds an unbounded runtime expression may run in the sandbox (README
     # "Limits"); PODIUM_EXPRESSION_TIMEOUT.
     expression_timeout: float = EXPRESSION_TIMEOUT_SECONDS
+    # Hosts calls may reach (podium.egress): None is the default policy (all but
+    # link-local and cloud metadata addresses); else host globs, IPs, CIDRs.
+    allow_hosts: tuple[str, ...] | None = None
+    # Directories file resources may be read from, besides the workflow's own.
+    allow_files: tuple[Path, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -52,6 +58,9 @@ class Settings:
                 env.get("PODIUM_EXPRESSION_TIMEOUT"), EXPRESSION_TIMEOUT_SECONDS,
                 "PODIUM_EXPRESSION_TIMEOUT",
             ),
+            allow_hosts=parse_allow_hosts(env.get("PODIUM_ALLOW_HOSTS", ""),
+                                          "PODIUM_ALLOW_HOSTS"),
+            allow_files=parse_file_roots(env.get("PODIUM_ALLOW_FILES", "")),
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(settings, **given)
@@ -81,3 +90,10 @@ def parse_seconds(text: str | None, default: float, name: str) -> float:
     if not 0 < seconds <= 86400:
         raise ValueError(f"{name}: {text!r} must be more than 0 and at most 86400 seconds")
     return seconds
+def parse_allow_hosts(text: str, option: str = "--allow-hosts") -> tuple[str, ...] | None:
+    """Host patterns (see ``podium.egress``); ``None`` when empty (the default
+    policy). A bad pattern is a ``ValueError`` naming ``option``."""
+    try:
+        return parse_host_patterns(text)
+    except ValueError as exc:
+        raise ValueError(f"{option}: {exc}") from None

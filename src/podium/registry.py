@@ -3,23 +3,37 @@
 An instance is pinned to the exact definition it started with: deploying
 1.0.1 never changes a running 1.0.0 instance. Backed by the store when there
 is one, by memory otherwise.
+
+Deploying to a store also stores the file resources the definition names
+(``podium.deployment``), content-addressed (sha256): the definition row maps
+each reference as written to its digest, and a definition read back carries
+the texts, so every worker runs the same thing wherever it runs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from podium import semver
+from podium.config import Settings
+from podium.deployment import with_file_resources
 from podium.dsl import Definition, load
 from podium.engine.errors import WorkflowError
 from podium.store.base import DefinitionRecord, Store
 
 
+def digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 class Registry:
-    def __init__(self, store: Store | None) -> None:
+    def __init__(self, store: Store | None, settings: Settings | None = None) -> None:
         self._store = store
+        self._settings = settings or Settings()
         self._memory: dict[tuple[str, str, str], Definition] = {}
         self._parsed: dict[tuple[str, str, str], Definition] = {}
         self._deployed: dict[tuple[str, str, str], DefinitionRecord] = {}
@@ -30,6 +44,11 @@ class Registry:
         known = self._deployed.get(key)
         if known is not None and known.document == definition.raw:
             return known  # already stored by this process: no write per start
+        digests: dict[str, str] | None = None
+        if self._store is not None:
+            # Raises InvalidWorkflowError naming a resource that cannot be read.
+            definition = await with_file_resources(definition, self._settings)
+            digests = {ref: digest(text) for ref, text in definition.resources.items()}
         record = DefinitionRecord(
             namespace=definition.namespace,
             name=definition.name,
@@ -37,6 +56,7 @@ class Registry:
             document=definition.raw,
             source=json.dumps(definition.raw, indent=2),
             created_at=datetime.now(UTC),
+            resources=digests,
         )
         if self._store is None:
             existing = self._memory.get(key)
@@ -47,6 +67,10 @@ class Registry:
                 )
             self._memory[key] = definition
         else:
+            # Texts first: a stored definition never names a missing resource.
+            await self._store.put_resources(
+                {digest(text): text for text in definition.resources.values()}
+            )
             await self._store.put_definition(record)
         self._parsed[key] = definition
         self._deployed[key] = record
@@ -82,8 +106,27 @@ class Registry:
         definition = self._parsed.get(key)
         if definition is None:
             definition = load(record.document, name=f"{name}.{namespace}:{record.version}")
+            if record.resources:
+                definition = replace(definition, resources=await self._texts(record))
             self._parsed[key] = definition
         return definition
+
+    def definition(self, definition: Definition) -> Definition:
+        """The deployed form of ``definition`` (with its resources) once this
+        registry deployed it; ``definition`` itself otherwise."""
+        key = (definition.namespace, definition.name, definition.version)
+        return self._parsed.get(key, definition)
+
+    async def _texts(self, record: DefinitionRecord) -> dict[str, str]:
+        assert self._store is not None and record.resources is not None
+        stored = await self._store.get_resources(list(record.resources.values()))
+        missing = sorted(ref for ref, d in record.resources.items() if d not in stored)
+        if missing:
+            raise WorkflowError.configuration(
+                f"workflow {record.namespace}/{record.name}:{record.version} names resources "
+                f"missing from the store: {', '.join(missing)}"
+            )
+        return {ref: stored[d] for ref, d in record.resources.items()}
 
 
 def _missing(namespace: str, name: str, version: str | None) -> WorkflowError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import socket
 from collections.abc import Iterable, Mapping
@@ -14,6 +15,7 @@ from typing import Any
 import httpx
 from ulid import ULID
 
+from podium import egress, payloads
 from podium._version import __version__
 from podium.config import Settings
 from podium.dsl import Definition, load
@@ -23,12 +25,14 @@ from podium.engine.execution import Execution, execute
 from podium.engine.journal import Journal
 from podium.engine.lifecycle import Lifecycle, Listener
 from podium.engine.schemas import SchemaCache
+from podium.engine.secret_refs import SecretReferences
 from podium.engine.services import Services
 from podium.engine.state import Instance
 from podium.events.bus import EventBus, InProcessBus
 from podium.expressions import Evaluator
 from podium.expressions.sandbox import Sandbox
 from podium.registry import Registry
+from podium.resources import fetch
 from podium.secrets import SecretStore, redacting
 from podium.store.base import PENDING, RUNNING, DefinitionRecord, InstanceRecord, Store
 
@@ -77,8 +81,8 @@ class Runtime:
         self.store = store
         self.worker_id = worker_id or default_worker_id()
         self.lease_seconds = lease_seconds
-        self.registry = Registry(store)
         settings = settings or Settings()
+        self.registry = Registry(store, settings)
         secret_store = SecretStore(secrets, settings)
         self.services = Services(
             http=http_client or httpx.AsyncClient(timeout=HTTP_TIMEOUT),
@@ -90,6 +94,11 @@ class Runtime:
             sandbox=Sandbox(timeout=settings.expression_timeout),
         )
         self.services.runtime = self
+        # Every request of the client, redirect hops included, passes the egress
+        # policy (also a client the caller gave: the policy is the operator's).
+        egress.guard(self.services.http, settings)
+        # ...and every body it reads is bounded (podium.payloads).
+        payloads.guard(self.services.http)
 
     async def __aenter__(self) -> Runtime:
         return self
@@ -141,7 +150,10 @@ class Runtime:
             return Handle.finished(record)
         from podium.worker import run_durable  # the worker module builds on this one
 
-        instance = await self.resume_instance(record, definition, fresh=True)
+        # As deployed: with the texts of its file resources, which a worker taking
+        # the instance over would read too.
+        deployed = self.registry.definition(definition)
+        instance = await self.resume_instance(record, deployed, fresh=True)
         return Handle(instance, asyncio.ensure_future(run_durable(self, instance, record)))
 
     # the store ----------------------------------------------------------------------------
@@ -159,9 +171,14 @@ class Runtime:
         key: str | None = None,
         owned: bool = False,
         parent: tuple[str, str] | None = None,
+        references: SecretReferences | None = None,
     ) -> tuple[InstanceRecord, bool]:
         """Record a new instance of a (deployed) definition: pending, or owned by this
-        runtime when it runs it at once. Returns the existing one for a used key."""
+        runtime when it runs it at once. Returns the existing one for a used key.
+
+        The input is stored like journaled data: the secret values ``references``
+        knows (a parent's, for a subflow) as references, strings that could pass
+        for one escaped; ``resume_instance`` resolves them."""
         store = self._store()
         input = _checked_input(input)
         await self.registry.deploy(definition)
@@ -173,7 +190,7 @@ class Runtime:
             name=definition.name,
             version=definition.version,
             status=RUNNING if owned else PENDING,
-            input=input,
+            input=(references or SecretReferences()).encode(input),
             created_at=now,
             updated_at=now,
             started_at=now if owned else None,
@@ -198,9 +215,13 @@ class Runtime:
         # An instance that never started has no journal to read.
         never_ran = fresh or record.started_at is None
         entries = [] if never_ran else await store.read_journal(record.id)
-        instance = self.instance(definition, record.input, record.id)
+        journal = Journal(record.id, store, self.worker_id, entries,
+                          secrets=self.services.secrets)
+        # The input as given: a subflow's holds references to its parent's secrets.
+        data = journal.resolve(record.input, "the input of this instance", "/")
+        instance = self.instance(definition, data, record.id)
         instance.started_at = record.started_at or instance.started_at
-        instance.journal = Journal(record.id, store, self.worker_id, entries)
+        instance.journal = journal
         instance.unload_when_suspended = True
         return instance
 
@@ -216,8 +237,12 @@ class Runtime:
             lifecycle=Lifecycle(
                 self.services.listeners, f"{definition.name}-{instance_id}.{definition.namespace}"
             ),
-            schemas=SchemaCache(definition.source),
+            schemas=SchemaCache(functools.partial(self._schema_text, definition)),
         )
+
+    async def _schema_text(self, definition: Definition, uri: str, where: str) -> str:
+        """A JSON schema ``resource`` of ``definition``, read like every resource."""
+        return await fetch(uri, definition, self.services, where)
 
     def _store(self) -> Store:
         if self.store is None:

@@ -199,15 +199,24 @@ _DESCRIPTIVE_KEYS = frozenset({
 
 
 def _leaves(value: Any) -> Iterator[str]:
+    for _, text in secret_leaves(value):
+        yield text
+
+
+def secret_leaves(
+    value: Any, path: tuple[str | int, ...] = ()
+) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """Every string of a secret that holds a credential, with its path in the
+    secret (``()`` for a secret that is a string)."""
     if isinstance(value, str):
-        yield value
+        yield path, value
     elif isinstance(value, Mapping):
         for key, item in value.items():
             if key not in _DESCRIPTIVE_KEYS:
-                yield from _leaves(item)
+                yield from secret_leaves(item, (*path, str(key)))
     elif isinstance(value, list | tuple):
-        for item in value:
-            yield from _leaves(item)
+        for index, item in enumerate(value):
+            yield from secret_leaves(item, (*path, index))
 
 
 def _redact(data: Any, pattern: re.Pattern[str]) -> Any:

@@ -11,6 +11,7 @@ from podium import Runtime, WorkflowError
 from podium.calls.function import _raw
 from podium.config import Settings
 from podium.store import open_store
+from tests.support.egress import TMP_FILES
 from tests.support.fake_services import FakeServices
 
 GREET = """\
@@ -28,6 +29,7 @@ output:
 
 
 async def run(doc: str, data: Any = None, **options: Any) -> Any:
+    options.setdefault("settings", TMP_FILES)  # resource files in tmp_path
     async with Runtime(**options) as runtime:
         return await runtime.run(doc, data)
 

@@ -13,6 +13,7 @@ import pytest
 
 from podium import Runtime, WorkflowError
 from podium.calls.grpc import _error
+from tests.support.egress import TMP_FILES
 from tests.support.grpc_server import PROTO, GreeterServer
 
 ERRORS = "https://serverlessworkflow.io/spec/1.0.0/errors/"
@@ -42,6 +43,7 @@ do:
 
 
 async def run(doc: str | Path, data: Any = None, **options: Any) -> Any:
+    options.setdefault("settings", TMP_FILES)  # resource files in tmp_path
     async with Runtime(**options) as runtime:
         return await runtime.run(doc, data)
 
@@ -195,6 +197,12 @@ async def test_proto_imports_resolve_next_to_the_proto(
     )
     path = tmp_path / "greet.yaml"
     path.write_text(workflow(server.port, proto=(tmp_path / "greeter.proto").as_uri()))
+    assert (await run(path, {"name": "Ada"}))["message"] == "Hello, Ada!"
+    # The same with the relative form the spec's example uses (file://dir/x.proto).
+    (tmp_path / "protos").mkdir()
+    for name in ("messages.proto", "greeter.proto"):
+        (tmp_path / name).rename(tmp_path / "protos" / name)
+    path.write_text(workflow(server.port, proto="file://protos/greeter.proto"))
     assert (await run(path, {"name": "Ada"}))["message"] == "Hello, Ada!"
 
 

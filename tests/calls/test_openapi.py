@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from podium import Runtime, WorkflowError
+from tests.support.egress import TMP_FILES
 from tests.support.fake_services import FakeServices
 
 
@@ -30,6 +31,7 @@ do:
 
 
 async def run(doc: str, data: Any = None, **options: Any) -> Any:
+    options.setdefault("settings", TMP_FILES)  # resource files in tmp_path
     async with Runtime(**options) as runtime:
         return await runtime.run(doc, data)
 

@@ -10,6 +10,7 @@ import pytest
 
 from podium import InvalidWorkflowError, load
 from tests.engine.harness import ERRORS, execute, fault, of_type, run, runtime, workflow
+from tests.support.egress import TMP_FILES
 
 VALIDATION = ERRORS + "validation"
 
@@ -545,7 +546,7 @@ async def test_schema_resource_for_a_task_output(tmp_path: Path) -> None:
               resource:
                 endpoint: {schema.as_uri()}
     """
-    error = await fault(body)
+    error = await fault(body, settings=TMP_FILES)  # a text document, its schema in tmp_path
     assert error.type == VALIDATION
     assert error.instance == "/do/0/produce"
 

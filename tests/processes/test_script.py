@@ -12,8 +12,10 @@ import pytest
 from podium import Runtime, WorkflowError
 from podium.config import Settings
 from podium.engine.errors import AUTHORIZATION, CONFIGURATION, RUNTIME
+from tests.support.egress import TMP_FILES
 
-ALLOWED = Settings(allow_run=frozenset({"script"}))
+# Scripts allowed; source files written to tmp_path readable (the egress policy).
+ALLOWED = Settings(allow_run=frozenset({"script"}), allow_files=TMP_FILES.allow_files)
 EXAMPLES = Path(__file__).parents[3] / "shared/spec/examples"
 needs_node = pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
 

@@ -16,6 +16,7 @@ that call it and needs no event loop.
     with CountingServer() as server:
         ...  # workflows use server.url
         assert server.received(f"{instance_id}:/do/1/charge") == 1
+        assert server.named("charge")[0].headers["x-api-key"] == ...  # headers as received
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import socket
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from urllib.parse import parse_qs, urlsplit
@@ -41,6 +42,7 @@ class Hit:
     received_at: float  # time.time()
     status: int = 0  # 0 while pending or when abandoned
     abandoned: bool = False  # the client went away before the answer
+    headers: dict[str, str] = field(default_factory=dict)  # names lower-cased
 
 
 class CountingServer:
@@ -144,7 +146,8 @@ def _handler(server: CountingServer) -> type[BaseHTTPRequestHandler]:
             query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
             kind, _, name = parts.path.strip("/").partition("/")
             hit = Hit(name=name, key=self.headers.get("Idempotency-Key"),
-                      received_at=time.time())
+                      received_at=time.time(),
+                      headers={k.lower(): v for k, v in self.headers.items()})
             server._record(hit)
             if kind not in ("ok", "flaky") or not name:
                 self._answer(hit, 404, {"error": f"no route {parts.path}"})

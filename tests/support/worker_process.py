@@ -19,6 +19,7 @@ import logging
 import signal
 from pathlib import Path
 
+from podium.config import Settings
 from podium.runtime import Runtime
 from podium.store import open_store
 from podium.worker import Worker
@@ -27,7 +28,9 @@ from podium.worker import Worker
 async def main(arguments: argparse.Namespace) -> None:
     store = open_store(arguments.store)
     await store.open()
-    runtime = Runtime(store=store, worker_id=arguments.worker_id, lease_seconds=arguments.lease)
+    # Operator settings (secret sources, egress policy) come from PODIUM_* variables.
+    runtime = Runtime(store=store, worker_id=arguments.worker_id, lease_seconds=arguments.lease,
+                      settings=Settings.from_env())
     worker = Worker(
         runtime, concurrency=arguments.concurrency, poll_seconds=arguments.poll,
         park_after=arguments.park_after,

@@ -13,6 +13,7 @@ import hashlib
 import tempfile
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -100,24 +101,39 @@ class Proto:
         )
 
 
-def compile_proto(text: str, filename: str = "service.proto", include: str | None = None) -> Proto:
+def compile_proto(
+    text: str, filename: str = "service.proto", include: str | None = None,
+    imports: Mapping[str, str] | None = None,
+) -> Proto:
     """Compile ``text`` as ``filename``; ``include`` is a directory its imports
-    may come from (besides the well-known types). Blocking: call it in a thread."""
-    key = (hashlib.sha256(text.encode()).hexdigest(), filename, include)
+    may come from (besides the well-known types), ``imports`` the texts of
+    imports by name (those deployed with a definition). Blocking: call it in a
+    thread."""
+    given = sorted((imports or {}).items())
+    digest = hashlib.sha256(text.encode())
+    for name, imported in given:
+        digest.update(f"\0{name}\0{imported}".encode())
+    key = (digest.hexdigest(), filename, include)
     with _lock:
         cached = _cache.get(key)
         if cached is not None:
             _cache.move_to_end(key)
             return cached
-        proto = _compile(text, filename, include)
+        proto = _compile(text, filename, include, dict(given))
         _cache[key] = proto
         if len(_cache) > _CACHE_SIZE:
             _cache.popitem(last=False)
         return proto
 
 
-def _compile(text: str, filename: str, include: str | None) -> Proto:
+def _compile(text: str, filename: str, include: str | None, imports: dict[str, str]) -> Proto:
     with tempfile.TemporaryDirectory(prefix="podium-proto-") as tmp:
+        for name, imported in imports.items():
+            target = Path(tmp) / name
+            if not target.resolve().is_relative_to(Path(tmp).resolve()):
+                raise ProtoError(f"import {name!r} leaves the proto's directory")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(imported, encoding="utf-8")
         (Path(tmp) / filename).write_text(text, encoding="utf-8")
         out = Path(tmp) / "descriptors.pb"
         paths = [tmp, *([include] if include else []), _WELL_KNOWN]

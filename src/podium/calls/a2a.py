@@ -37,6 +37,7 @@ from podium.calls.http import resolve_uri
 from podium.dsl import model as m
 from podium.engine.errors import RUNTIME, WorkflowError
 from podium.engine.state import TaskRun
+from podium.payloads import NotJSON, parse_json
 from podium.resources import read_document
 
 # JSON-RPC error codes (JSON-RPC 2.0 and A2A 0.3 "Error Handling") -> status.
@@ -161,8 +162,8 @@ async def _send(url: str, headers: dict[str, str], request: dict[str, Any],
         raise _network_error(exc, method, url, run.reference) from None
     _check_status(response, method, url, run.reference)
     try:
-        reply = response.json()
-    except ValueError:
+        reply = parse_json(response.content, f"the A2A {method} reply of {url}", run.reference)
+    except NotJSON:
         raise WorkflowError.communication(
             f"A2A {method} at {url}: the server answered with non-JSON content",
             status=502, instance=run.reference,
@@ -222,8 +223,8 @@ def _is_final(result: Any) -> bool:
 
 def _json(text: str, method: str, url: str, run: TaskRun) -> Any:
     try:
-        return json.loads(text)
-    except ValueError:
+        return parse_json(text, f"an A2A {method} event of {url}", run.reference)
+    except NotJSON:
         raise WorkflowError.communication(
             f"A2A {method} at {url}: the server sent non-JSON data: {text[:200]}",
             status=502, instance=run.reference,

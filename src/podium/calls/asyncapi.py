@@ -45,6 +45,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
+from podium import egress
 from podium.auth import authorize
 from podium.calls._asyncapi_document import Destination, resolve
 from podium.calls._asyncapi_wire import Connector, Deliveries, Delivery, Outbound
@@ -53,6 +54,8 @@ from podium.engine import runner
 from podium.engine.errors import WorkflowError
 from podium.engine.journal import COMPLETED, TIMER
 from podium.engine.state import TaskRun
+from podium.limits import MAX_PAYLOAD_BYTES
+from podium.payloads import NotJSON, check_data, parse_json, too_large
 from podium.resources import read_document
 
 _CONNECTORS = {
@@ -84,6 +87,8 @@ async def execute(task: m.CallAsyncAPI, run: TaskRun) -> Any:
     )
     if args.authentication is not None:
         destination = await _authenticate(destination, args.authentication, run)
+    await egress.check_host(destination.host, destination.port,
+                            run.instance.services.settings, run.reference)
     connector = _connector(destination.protocol, run.reference)
     if args.message is not None:
         return await _publish(args.message, destination, connector, run)
@@ -245,7 +250,12 @@ async def _next(deliveries: Deliveries, deadline: float | None,
 
 def _inbound(delivery: Delivery, destination: Destination) -> dict[str, Any]:
     """dsl-reference "AsyncAPI Inbound Message"."""
-    message: dict[str, Any] = {"payload": _decode(delivery.body), "headers": delivery.headers}
+    what = (f"a message from {destination.protocol} broker {destination.host}:"
+            f"{destination.port} on '{destination.address}'")
+    message: dict[str, Any] = {
+        "payload": _decode(delivery.body, what, destination.where),
+        "headers": check_data(delivery.headers, f"the headers of {what}", destination.where),
+    }
     correlation = delivery.correlation_id
     if correlation is None:
         found = _located(destination.correlation, message)
@@ -255,16 +265,20 @@ def _inbound(delivery: Delivery, destination: Destination) -> dict[str, Any]:
     return message
 
 
-def _decode(body: bytes) -> Any:
+def _decode(body: bytes, what: str, where: str | None) -> Any:
+    """JSON when the body is strict JSON (within the payload limits), else text,
+    else base64."""
     if not body:
         return None
+    if len(body) > MAX_PAYLOAD_BYTES:
+        raise too_large(what, where)
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         return base64.b64encode(body).decode()
     try:
-        return json.loads(text)
-    except ValueError:
+        return parse_json(text, what, where)
+    except NotJSON:
         return text
 
 

@@ -40,6 +40,7 @@ from podium.dsl import model as m
 from podium.engine.errors import WorkflowError
 from podium.engine.runner import EXTENDING, run_task
 from podium.engine.state import TaskRun
+from podium.expressions import is_expression
 from podium.resources import endpoint_uri, read_text
 
 # Functions calling functions: deeper than this is taken for a cycle.
@@ -102,8 +103,8 @@ async def resolve(name: str, run: TaskRun) -> Any:
             f"catalog '{catalog_name}' of '{name}' is not defined in use.catalogs",
             run.reference,
         )
-    root = (await endpoint_uri(endpoint, run)).rstrip("/")
-    uri = _raw(f"{root}/functions/{cataloged['name']}/{cataloged['version']}/function.yaml")
+    uri = _catalog_document(await endpoint_uri(endpoint, run), cataloged["name"],
+                            cataloged["version"])
     authentication = endpoint.authentication if isinstance(endpoint, m.EndpointConfig) else None
     return await _load(uri, authentication, run)
 
@@ -136,6 +137,30 @@ async def _load(
 def _parse(text: str) -> Any:
     # Keyed by the text: a document read again after it changed is parsed again.
     return _TASK.validate_python(YAML(typ="safe", pure=True).load(text))
+
+
+def _catalog_document(root: str, name: str, version: str) -> str:
+    return _raw(f"{root.rstrip('/')}/functions/{name}/{version}/function.yaml")
+
+
+def document_uri(name: str, use: m.Use | None) -> str | None:
+    """The function document a call names that is known without running anything:
+    by URI, or in a catalog of the workflow whose endpoint is a literal URI (for
+    deploying it with the workflow). None for ``use.functions``, the default
+    catalog, and endpoints that are expressions."""
+    if use is not None and use.functions and name in use.functions:
+        return None
+    if "://" in name:
+        return _document_uri(name)
+    cataloged = _CATALOGED.match(name)
+    catalogs = (use and use.catalogs) or {}
+    if cataloged is None or cataloged["catalog"] not in catalogs:
+        return None
+    endpoint = catalogs[cataloged["catalog"]].endpoint
+    root = endpoint if isinstance(endpoint, str) else endpoint.uri
+    if is_expression(root):
+        return None
+    return _catalog_document(root, cataloged["name"], cataloged["version"])
 
 
 def _directory_uri(path: str) -> str:

@@ -24,12 +24,14 @@ from urllib.parse import urlparse
 import grpc
 from google.protobuf import json_format
 
+from podium import egress
 from podium.auth import authorize
 from podium.calls._grpc_proto import Method, Proto, ProtoError, compile_proto
+from podium.deployment import deployed_imports
 from podium.dsl import model as m
 from podium.engine.errors import WorkflowError
 from podium.engine.state import TaskRun
-from podium.resources import read_text
+from podium.resources import file_path, read_text
 
 DEFAULT_PORT = 50051
 TLS_PORT = 443
@@ -89,6 +91,7 @@ async def execute(task: m.CallGRPC, run: TaskRun) -> Any:
 
     port = args.service.port if args.service.port is not None else DEFAULT_PORT
     target = f"{args.service.host}:{port}"
+    await egress.check_host(args.service.host, port, run.instance.services.settings, where)
     call = _channel(target, secure=port == TLS_PORT).unary_unary(
         method.path,
         request_serializer=_serialize,
@@ -105,25 +108,30 @@ async def execute(task: m.CallGRPC, run: TaskRun) -> Any:
 
 async def _method(args: m.GRPCArguments, run: TaskRun) -> Method:
     text, uri = await read_text(args.proto, run)
+    definition = run.instance.definition
+    # A deployed proto brings its imports along; one read from disk finds them there.
+    imports = deployed_imports(uri, text, definition.resources) if (
+        uri in definition.resources) else {}
     try:
-        proto = await asyncio.to_thread(_compile, text, uri, run.instance.definition.source)
+        proto = await asyncio.to_thread(_compile, text, uri, definition.source, imports)
         return proto.method(args.service.name, args.method)
     except ProtoError as exc:
         raise WorkflowError.configuration(f"proto {uri}: {exc}", run.reference) from None
 
 
-def _compile(text: str, uri: str, workflow_source: str | None) -> Proto:
+def _compile(text: str, uri: str, workflow_source: str | None,
+             imports: dict[str, str]) -> Proto:
     parsed = urlparse(uri)
     name = Path(parsed.path).name
     include = None
-    if parsed.scheme in ("", "file"):
-        # Imports of a proto read from disk resolve next to it, as with protoc.
-        path = Path(parsed.path)
-        if not path.is_absolute() and workflow_source and Path(workflow_source).is_file():
-            path = Path(workflow_source).parent / path
+    if parsed.scheme in ("", "file") and not imports:
+        # Imports of a proto read from disk resolve next to it, as with protoc
+        # (file://protos/x.proto names the relative path protos/x.proto).
+        path = egress.workflow_directory(workflow_source) / file_path(uri)
         if path.is_file():
             include = str(path.parent.resolve())
-    return compile_proto(text, name if name.endswith(".proto") else "service.proto", include)
+    return compile_proto(text, name if name.endswith(".proto") else "service.proto", include,
+                         imports)
 
 
 def _serialize(message: Any) -> bytes:

@@ -17,6 +17,7 @@ from podium.dsl import model as m
 from podium.engine.errors import WorkflowError
 from podium.engine.state import TaskRun
 from podium.expressions import is_expression
+from podium.payloads import NotJSON, parse_json
 
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 _REDACTED = "***"
@@ -59,16 +60,18 @@ async def resolve_uri(endpoint: str | m.EndpointConfig, run: TaskRun) -> str:
     return expand_uri_template(uri, run.input, run.reference)
 
 
-def decode_content(response: httpx.Response) -> Any:
+def decode_content(response: httpx.Response, where: str | None = None) -> Any:
     """JSON is parsed, text stays text, anything else is base64 (dsl-reference
-    "HTTP Response", `content`)."""
+    "HTTP Response", `content`). A body labelled JSON that is not strict JSON
+    (``NaN`` included) stays text; one nested beyond the depth limit faults."""
     if not response.content:
         return None
     media = response.headers.get("content-type", "").split(";")[0].strip().lower()
     if media == "application/json" or media.endswith("+json"):
         try:
-            return response.json()
-        except ValueError:
+            return parse_json(response.content, f"the response of {response.request.method} "
+                              f"{response.request.url}", where)
+        except NotJSON:
             return response.text
     if media.startswith("text/") or media in ("application/xml", "application/yaml") or (
         media.endswith("+xml")
@@ -226,7 +229,7 @@ async def perform(spec: HttpRequest, run: TaskRun) -> Any:
 
     if spec.output == "raw":
         return base64.b64encode(response.content).decode() if response.content else None
-    decoded = decode_content(response)
+    decoded = decode_content(response, where)
     if spec.output == "response":
         return {
             "request": request_descriptor(response.request),

@@ -46,6 +46,7 @@ except ModuleNotFoundError as exc:
     # happened to be imported first.
     raise ModuleNotFoundError(f"the 'mcp' package is missing ({exc})", name="mcp") from exc
 
+from podium import egress
 from podium._version import __version__
 from podium.auth import authorize
 from podium.calls.a2a import jsonrpc_error
@@ -54,6 +55,7 @@ from podium.dsl import model as m
 from podium.engine.errors import AUTHORIZATION, RUNTIME, WorkflowError
 from podium.engine.runner import duration_seconds
 from podium.engine.state import TaskRun
+from podium.payloads import check_data
 
 # JSON-RPC error codes (JSON-RPC 2.0 and MCP) -> status.
 ERROR_STATUS: dict[int, int] = {
@@ -115,8 +117,10 @@ async def execute(task: m.CallMCP, run: TaskRun) -> Any:
             f"MCP {args.method} on {target} did not complete within {seconds:g} s", where
         )
 
-    output = result.model_dump(mode="json", by_alias=True, exclude_unset=True,
-                               exclude_none=True)
+    output = check_data(
+        result.model_dump(mode="json", by_alias=True, exclude_unset=True, exclude_none=True),
+        f"the result of MCP {args.method} on {target}", where,
+    )
     if args.method == "tools/call" and output.get("isError") is True:
         raise WorkflowError(RUNTIME, detail=f"MCP tool '{params.get('name')}' on {target} "
                             f"reported an error: {_text(output)}", instance=where)
@@ -160,14 +164,15 @@ async def _transport(
             authorization = await authorize(http.endpoint.authentication, run)
             run.authorization = authorization.descriptor()
             headers["Authorization"] = authorization.header
+        settings = run.instance.services.settings
+        await egress.check_url(uri, settings, where)
 
         @asynccontextmanager
         async def connect_http() -> AsyncIterator[_Streams]:
-            async with (
-                httpx2.AsyncClient(headers=headers, timeout=_HTTP_TIMEOUT) as client,
-                streamable_http_client(uri, http_client=client) as streams,
-            ):
-                yield streams
+            async with httpx2.AsyncClient(headers=headers, timeout=_HTTP_TIMEOUT) as client:
+                egress.guard(client, settings)  # every request, redirects included
+                async with streamable_http_client(uri, http_client=client) as streams:
+                    yield streams
 
         return connect_http, uri
 

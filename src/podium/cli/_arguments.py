@@ -4,7 +4,7 @@ names, durations, and the shared ``--store`` and ``--allow-run`` options."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,10 +13,11 @@ import typer
 
 from podium import Definition, InvalidWorkflowError, load
 from podium.cli._output import invalid, usage_error
-from podium.config import Settings, parse_allow_run
+from podium.config import Settings, parse_allow_hosts, parse_allow_run
 from podium.dsl import strict_json
 from podium.dsl.durations import iso_seconds
 from podium.dsl.strict_json import JSONDataError, JSONTextError
+from podium.egress import parse_file_roots
 from podium.limits import MAX_PAYLOAD_BYTES
 
 StoreOption = Annotated[
@@ -41,6 +42,25 @@ AllowRunOption = Annotated[
         "--allow-run", metavar="KINDS", show_default="PODIUM_ALLOW_RUN, else none",
         help="Process kinds `run` tasks may start: shell, script, container "
              "(comma-separated) or all. Overrides PODIUM_ALLOW_RUN.",
+    ),
+]
+
+AllowHostsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--allow-hosts", metavar="PATTERNS",
+        show_default="PODIUM_ALLOW_HOSTS, else all but link-local and cloud metadata addresses",
+        help="Hosts calls may reach (comma-separated): names or globs (*.example.com), IPs, "
+             "CIDR blocks, each with an optional :port. Overrides PODIUM_ALLOW_HOSTS.",
+    ),
+]
+
+AllowFilesOption = Annotated[
+    str | None,
+    typer.Option(
+        "--allow-files", metavar="DIRS", show_default="PODIUM_ALLOW_FILES, else none",
+        help="Directories file resources may be read from besides the workflow's own "
+             "(comma-separated). Overrides PODIUM_ALLOW_FILES.",
     ),
 ]
 
@@ -142,16 +162,30 @@ def parse_duration(text: str, option: str) -> timedelta:
     )
 
 
-def settings(allow_run: str | None) -> Settings:
-    """The operator's settings from the environment, ``--allow-run`` over
-    ``PODIUM_ALLOW_RUN``; a bad value of either exits 2."""
-    kinds = None
+def settings(
+    allow_run: str | None, allow_hosts: str | None = None, allow_files: str | None = None
+) -> Settings:
+    """The operator's settings from the environment, flags over their ``PODIUM_*``
+    variable (``--allow-run``, ``--allow-hosts``, ``--allow-files``); a bad value
+    exits 2."""
+    overrides: dict[str, Any] = {}
     if allow_run is not None:
         try:
-            kinds = parse_allow_run(allow_run)
+            overrides["allow_run"] = parse_allow_run(allow_run)
         except ValueError as exc:
             usage_error(f"--allow-run {allow_run!r}: {exc}")
+    if allow_hosts is not None:
+        try:
+            # An empty value is the default policy again (None is "not given").
+            overrides["allow_hosts"] = parse_allow_hosts(allow_hosts) or ()
+        except ValueError as exc:
+            usage_error(str(exc))
+    if allow_files is not None:
+        overrides["allow_files"] = parse_file_roots(allow_files)
     try:
-        return Settings.from_env(allow_run=kinds)
-    except ValueError as exc:  # names the variable
+        options = Settings.from_env(**overrides)
+    except ValueError as exc:
         usage_error(str(exc))
+    if options.allow_hosts == ():
+        return replace(options, allow_hosts=None)
+    return options

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Annotated, Literal, NoReturn
 
@@ -12,6 +13,7 @@ from podium.cli._arguments import JsonOption, StoreOption, parse_duration
 from podium.cli._output import fail, note, table_console, write_json
 from podium.cli._records import entry_json, instance_json
 from podium.cli._session import opened_store, run_async
+from podium.engine.secret_refs import displayed
 from podium.store import (
     CANCEL,
     CANCELLED,
@@ -47,9 +49,15 @@ async def _found(store: Store, instance_id: str) -> InstanceRecord:
 # reading ----------------------------------------------------------------------------------
 
 
+def _shown(record: InstanceRecord) -> InstanceRecord:
+    # An input is stored like journaled data: secret references show as ***.
+    record.input = displayed(record.input)
+    return record
+
+
 async def _list(url: str, status: str | None, limit: int) -> list[InstanceRecord]:
     async with opened_store(url) as store:
-        return await store.list_instances(status, limit)
+        return [_shown(record) for record in await store.list_instances(status, limit)]
 
 
 @app.command(name="list")
@@ -72,7 +80,7 @@ def list_instances(
 
 async def _get(url: str, instance_id: str) -> InstanceRecord:
     async with opened_store(url) as store:
-        return await _found(store, instance_id)
+        return _shown(await _found(store, instance_id))
 
 
 @app.command()
@@ -89,7 +97,9 @@ def get(instance_id: InstanceId, as_json: JsonOption = False, store: StoreOption
 async def _history(url: str, instance_id: str) -> list[JournalEntry]:
     async with opened_store(url) as store:
         await _found(store, instance_id)
-        return await store.read_journal(instance_id)
+        entries = await store.read_journal(instance_id)
+    # Secret references show as ***: a history view never resolves them.
+    return [replace(entry, data=displayed(entry.data)) for entry in entries]
 
 
 @app.command()

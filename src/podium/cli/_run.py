@@ -17,8 +17,10 @@ from typing import Annotated, Any
 import typer
 from rich.text import Text
 
-from podium import Definition, Execution, Runtime, validate
+from podium import Definition, Execution, InvalidWorkflowError, Runtime, validate
 from podium.cli._arguments import (
+    AllowFilesOption,
+    AllowHostsOption,
     AllowRunOption,
     InputOption,
     load_file,
@@ -30,6 +32,7 @@ from podium.cli._output import (
     EXIT_HANDED_OFF,
     EXIT_INTERRUPTED,
     EXIT_INVALID,
+    invalid,
     json_text,
     printable,
     problem_line,
@@ -73,6 +76,8 @@ async def _recorded(
     async with opened_runtime(url, listeners=listeners, settings=options) as runtime:
         try:
             handle = await runtime.start(definition, data)
+        except InvalidWorkflowError as exc:  # a file resource that cannot be read
+            invalid(exc.problems)
         except DefinitionConflict as exc:
             usage_error(f"{exc}; change document.version to run the edited document")
         async with stop_on_signals() as stop:
@@ -98,6 +103,8 @@ def run(
         bool, typer.Option("--verbose", "-v", help="Show tasks as they start and finish (stderr).")
     ] = False,
     allow_run: AllowRunOption = None,
+    allow_hosts: AllowHostsOption = None,
+    allow_files: AllowFilesOption = None,
 ) -> None:
     """Run a workflow to its end.
 
@@ -108,7 +115,7 @@ def run(
     """
     definition = load_file(workflow_file)
     data = parse_input(input_json)
-    options = settings(allow_run)
+    options = settings(allow_run, allow_hosts, allow_files)
     listeners: list[Listener] = [Progress(stderr())] if verbose else []
     if store is None:
         try:

@@ -10,7 +10,14 @@ from typing import Annotated, Any
 
 import typer
 
-from podium.cli._arguments import AllowRunOption, StoreOption, parse_duration, settings
+from podium.cli._arguments import (
+    AllowFilesOption,
+    AllowHostsOption,
+    AllowRunOption,
+    StoreOption,
+    parse_duration,
+    settings,
+)
 from podium.cli._output import printable
 from podium.cli._session import opened_runtime, run_async, scrub
 from podium.cli._signals import stop_on_signals
@@ -94,6 +101,8 @@ def work(
                           "(P30D, 12h, ...; 'never' keeps them)."),
     ] = "P30D",
     allow_run: AllowRunOption = None,
+    allow_hosts: AllowHostsOption = None,
+    allow_files: AllowFilesOption = None,
 ) -> None:
     """Run instances until SIGTERM or SIGINT.
 
@@ -103,7 +112,7 @@ def work(
     and end on stderr.
     """
     url = store_url(store)
-    options = settings(allow_run)
+    options = settings(allow_run, allow_hosts, allow_files)
     logger = logging.getLogger("podium")
     level, handler = logger.level, _log_to_stderr()
     logger.setLevel(logging.INFO)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,9 @@ class Definition:
     model: Workflow
     raw: dict[str, Any]
     source: str
+    # The texts of the file resources it names, read when it was deployed
+    # ({reference as written: text}); empty until then (podium.resources).
+    resources: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def namespace(self) -> str:

@@ -5,14 +5,26 @@ instance runs again (after a crash, a parked timer or a resume), each task
 first looks its position up: a recorded outcome is returned as it was,
 without running the task again; otherwise the task runs and its outcome is
 appended. Timers store their due time, so they fire at the original time.
+
+Secret values are journaled as references and resolved again when the journal
+is read for replay (``secret_refs``): a replayed task gets exactly the data of
+the original run, and no secret is stored in clear.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from podium.engine.errors import AUTHORIZATION, WorkflowError
+from podium.engine.secret_refs import (
+    MalformedReference,
+    SecretReferences,
+    SecretUnavailable,
+    resolve,
+)
 from podium.secrets import Redactor
 from podium.store.base import JournalEntry, Store
 
@@ -37,8 +49,8 @@ class Journal:
     """The journal of one instance: what is recorded, and recording more."""
 
     __slots__ = (
-        "_history", "_outcomes", "_timers", "enabled", "instance_id", "redactor", "store",
-        "worker",
+        "_history", "_outcomes", "_secrets", "_stored", "_timers", "enabled", "instance_id",
+        "redactor", "references", "store", "worker",
     )
 
     def __init__(
@@ -47,35 +59,93 @@ class Journal:
         store: Store | None = None,
         worker: str | None = None,
         entries: Iterable[JournalEntry] = (),
+        secrets: Mapping[str, Any] | None = None,
     ) -> None:
         self.instance_id = instance_id
         self.store = store
         self.worker = worker
         self.enabled = store is not None
-        # Fed with the instance's secret values as it reads them: what is
-        # stored never holds one (ARCHITECTURE "Durability": secrets never enter).
+        # Fed with the instance's secret values as it reads them (``remember``):
+        # what is stored holds references instead (ARCHITECTURE "Durability":
+        # secrets never enter), and what leaves the instance holds ``***``.
         self.redactor = Redactor()
+        self.references = SecretReferences()
+        # Where references are resolved on replay: the runtime's current sources.
+        self._secrets = secrets
         self._outcomes: dict[str, JournalEntry] = {}
         self._timers: dict[str, datetime] = {}
+        # Entries read from the store, resolved when replay first asks for them:
+        # a secret that is gone then faults the task that needs it, not the load.
+        self._stored: dict[str, JournalEntry] = {}
         # History lines that need no durability of their own ride along with
         # the next durable append.
         self._history: list[JournalEntry] = []
         for entry in entries:
-            if entry.kind in (COMPLETED, FAULTED):
-                self._outcomes[entry.position] = entry
-            elif entry.kind == TIMER:
-                self._timers[entry.position] = datetime.fromisoformat(entry.data["due"])
+            if entry.kind in (COMPLETED, FAULTED, TIMER):
+                self._stored[_key(entry.kind, entry.position)] = entry
 
     @property
     def replaying(self) -> bool:
         """True when the instance ran before (its journal has outcomes or timers)."""
-        return bool(self._outcomes or self._timers)
+        return bool(self._outcomes or self._timers or self._stored)
 
     def outcome(self, position: str) -> JournalEntry | None:
-        return self._outcomes.get(position)
+        found = self._outcomes.get(position)
+        if found is None:
+            stored = self._stored.pop(_key(COMPLETED, position), None)
+            if stored is not None:
+                found = self._outcomes[position] = self._resolved(stored)
+        return found
 
     def timer(self, position: str) -> datetime | None:
-        return self._timers.get(position)
+        found = self._timers.get(position)
+        if found is None:
+            stored = self._stored.pop(_key(TIMER, position), None)
+            if stored is not None:
+                due = self._resolved(stored).data["due"]
+                found = self._timers[position] = datetime.fromisoformat(due)
+        return found
+
+    def remember(self, name: str, value: Any) -> None:
+        """A secret the instance holds from now on: journaled as references to
+        ``name``, redacted from whatever leaves the instance."""
+        self.redactor.add(value)
+        self.references.add(name, value)
+        shared = getattr(self._secrets, "redactor", None)
+        if isinstance(shared, Redactor):  # the runtime's, for lifecycle events
+            shared.add(value)
+
+    def _secret(self, name: str) -> Any:
+        value = self._secrets.get(name) if self._secrets is not None else None
+        if value is None:
+            raise SecretUnavailable(name)
+        self.remember(name, value)
+        return value
+
+    def resolve(self, data: Any, what: str, where: str | None = None) -> Any:
+        """Stored ``data`` (``what`` names it in errors) with its secret references
+        resolved; the secrets it holds are remembered like those the instance reads."""
+        try:
+            return resolve(data, self._secret)
+        except SecretUnavailable as missing:
+            raise WorkflowError(
+                AUTHORIZATION,
+                detail=f"secret '{missing.name}' is needed to replay {what}, but "
+                       f"{missing.reason}",
+                instance=where,
+            ) from None
+        except MalformedReference as exc:
+            raise WorkflowError.runtime(
+                f"{what} of instance {self.instance_id} is corrupt: {exc}", where
+            ) from None
+
+    def _resolved(self, entry: JournalEntry) -> JournalEntry:
+        """A stored entry with its secret references resolved."""
+        task = entry.data.get("task") if isinstance(entry.data, dict) else None
+        where = task if isinstance(task, str) and task.startswith("/") else entry.position
+        what = ("the recorded outcome of this task" if entry.kind != TIMER
+                else "the recorded timer of this task")
+        return replace(entry, data=self.resolve(entry.data, what, where))
 
     def note(self, position: str, kind: str, data: Any) -> None:
         """Add a history line, made durable with the next ``record``."""
@@ -90,7 +160,8 @@ class Journal:
         batch, self._history = [*self._history, entry], []
         await self.store.append(batch)
         if kind in (COMPLETED, FAULTED):
-            self._outcomes[position] = entry
+            # What replay in this process gets back: the data itself.
+            self._outcomes[position] = replace(entry, data=data)
         elif kind == TIMER:
             self._timers[position] = datetime.fromisoformat(data["due"])
 
@@ -105,6 +176,11 @@ class Journal:
             position=position,
             kind=kind,
             at=datetime.now(UTC),
-            data=self.redactor.redact(data),
+            data=self.references.encode(data),
             worker=self.worker,
         )
+
+
+def _key(kind: str, position: str) -> str:
+    # Outcomes and timers share positions (a wait's timer and its outcome).
+    return f"{'timer' if kind == TIMER else 'outcome'} {position}"

@@ -1,29 +1,32 @@
 """Validating data against `schema` blocks (input, output, export) with jsonschema-rs.
 
 Each schema is compiled once per definition and kept; an external schema
-(``resource``) is read once, from a file or over HTTP.
+(``resource``) is read once, by the host's resource reader (``podium.resources``:
+as deployed, from a file the egress policy allows, or over HTTP).
 """
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import urlparse
 
-import httpx
 import jsonschema_rs
 from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
 
 from podium.dsl.model import Schema
 from podium.engine.errors import WorkflowError
+
+# (uri, task pointer) -> the text; failures are WorkflowErrors.
+Reader = Callable[[str, str], Awaitable[str]]
 
 
 class SchemaCache:
     """Compiled validators of one definition, keyed by the schema block."""
 
-    def __init__(self, base: str | None) -> None:
-        self._base = base
+    def __init__(self, read: Reader) -> None:
+        self._read = read
         self._validators: dict[int, tuple[Schema, Any]] = {}
 
     async def validate(self, schema: Schema, value: Any, what: str, instance: str) -> None:
@@ -55,28 +58,17 @@ class SchemaCache:
             return schema.document
         endpoint = schema.resource.endpoint
         uri = endpoint if isinstance(endpoint, str) else endpoint.uri
-        try:
-            text = await self._read(uri)
-        except (OSError, httpx.HTTPError) as exc:
-            raise WorkflowError.configuration(
-                f"cannot read schema resource '{uri}': {exc}", instance
-            ) from None
+        text = await self._read(uri, instance)
         try:
             return json.loads(text)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):
+            pass
+        try:
             return YAML(typ="safe", pure=True).load(text)
-
-    async def _read(self, uri: str) -> str:
-        parsed = urlparse(uri)
-        if parsed.scheme in ("http", "https"):
-            async with httpx.AsyncClient(timeout=30) as client:
-                response = await client.get(uri)
-                response.raise_for_status()
-                return response.text
-        path = Path(parsed.path if parsed.scheme == "file" else uri)
-        if not path.is_absolute() and self._base:
-            path = Path(self._base).parent / path
-        return path.read_text(encoding="utf-8")
+        except (YAMLError, RecursionError) as exc:
+            raise WorkflowError.configuration(
+                f"schema resource '{uri}' is neither JSON nor YAML: {exc}", instance
+            ) from None
 
 
 def _pointer(path: Any) -> str:

@@ -105,8 +105,10 @@ class Instance:
                     detail=f"secret '{name}' is declared by the workflow but not available",
                 )
             values[name] = value
-        # Whatever holds these values from now on must not be recorded as is.
-        self.journal.redactor.add(values)
+        # Whatever holds these values from now on must not be recorded as is:
+        # the journal stores references to them, events and errors ``***``.
+        for name, value in values.items():
+            self.journal.remember(name, value)
         shared = getattr(self.services.secrets, "redactor", None)
         if shared is not None:
             shared.add(values)

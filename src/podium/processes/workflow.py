@@ -53,7 +53,9 @@ async def execute_workflow(process: m.WorkflowProcess, awaited: bool, run: TaskR
 
     key = f"{run.instance.id}:{run.position}"
     record, created = await runtime.create_instance(
-        definition, data, key=key, owned=awaited, parent=(run.instance.id, run.position)
+        definition, data, key=key, owned=awaited, parent=(run.instance.id, run.position),
+        # Secrets the parent passes are stored as references, as in its journal.
+        references=run.instance.journal.references,
     )
     if not awaited:
         return run.input

@@ -31,7 +31,7 @@ from podium.store.base import (
     LeaseLost,
     StoreError,
 )
-from podium.store.schema import DEFINITIONS, INSTANCES, JOURNAL
+from podium.store.schema import DEFINITIONS, INSTANCES, JOURNAL, RESOURCES
 
 
 def _marks(count: int) -> str:
@@ -46,6 +46,7 @@ def _literals(values: Sequence[str]) -> str:
 _INSTANCE_COLUMNS = ", ".join(INSTANCES.names)
 _DEFINITION_COLUMNS = ", ".join(DEFINITIONS.names)
 _JOURNAL_COLUMNS = ", ".join(JOURNAL.names)
+_RESOURCE_COLUMNS = ", ".join(RESOURCES.names)
 _ENDED = _literals(ENDED)
 
 # Ids per IN (...) list: far below SQLite's and PostgreSQL's parameter limits.
@@ -55,7 +56,9 @@ _CHUNK = 500
 # definitions ----------------------------------------------------------------------------
 
 
-async def put_definition(tx: Tx, params: Sequence[Any], document: Any) -> bool:
+async def put_definition(
+    tx: Tx, params: Sequence[Any], document: Any, resources: Mapping[str, str] | None = None
+) -> bool:
     inserted = await tx.fetch(
         f"INSERT INTO podium_definitions ({_DEFINITION_COLUMNS})"
         f" VALUES ({_marks(len(params))}) ON CONFLICT DO NOTHING RETURNING version",
@@ -64,15 +67,47 @@ async def put_definition(tx: Tx, params: Sequence[Any], document: Any) -> bool:
     if inserted:
         return True
     rows = await tx.fetch(
-        "SELECT document FROM podium_definitions WHERE namespace = ? AND name = ? AND version = ?",
+        "SELECT document, resources FROM podium_definitions"
+        " WHERE namespace = ? AND name = ? AND version = ?",
         params[:3],
     )
-    if rows and tx.dialect.decode_json(rows[0][0]) == document:
-        return False
     namespace, name, version = params[:3]
+    if rows and tx.dialect.decode_json(rows[0][0]) == document:
+        # A definition deployed before resources were stored has none to compare.
+        known = _rows.decode(tx.dialect, "json", rows[0][1])
+        if known is None or resources is None or known == resources:
+            return False
+        changed = sorted(
+            ref for ref in {*known, *resources} if known.get(ref) != resources.get(ref)
+        )
+        raise DefinitionConflict(
+            f"definition {namespace}/{name}:{version} is already deployed with other content "
+            f"in {', '.join(changed)}"
+        )
     raise DefinitionConflict(
         f"definition {namespace}/{name}:{version} is already deployed with another document"
     )
+
+
+async def put_resources(tx: Tx, rows: Sequence[Sequence[Any]]) -> None:
+    """Resource texts by digest; one already stored is the same text."""
+    await tx.send_many(
+        f"INSERT INTO podium_resources ({_RESOURCE_COLUMNS}) VALUES ({_marks(3)})"
+        " ON CONFLICT DO NOTHING",
+        rows,
+    )
+
+
+async def get_resources(tx: Tx, digests: Sequence[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for start in range(0, len(digests), _CHUNK):
+        chunk = list(digests[start : start + _CHUNK])
+        rows = await tx.fetch(
+            f"SELECT digest, content FROM podium_resources WHERE digest IN ({_marks(len(chunk))})",
+            chunk,
+        )
+        found.update((row[0], row[1]) for row in rows)
+    return found
 
 
 async def get_definition(

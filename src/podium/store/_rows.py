@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from podium.store._dialect import Dialect, dump_json
 from podium.store.base import DefinitionRecord, InstanceRecord, JournalEntry
-from podium.store.schema import DEFINITIONS, INSTANCES, JOURNAL, Table
+from podium.store.schema import DEFINITIONS, INSTANCES, JOURNAL, RESOURCES, Table
 
 Row = Sequence[Any]
 
@@ -59,6 +60,10 @@ def definition_params(dialect: Dialect, record: DefinitionRecord) -> list[Any]:
 
 def definition_from(dialect: Dialect, row: Row) -> DefinitionRecord:
     return DefinitionRecord(*_decode_row(dialect, DEFINITIONS, row))
+
+
+def resource_params(dialect: Dialect, digest: str, content: str, at: datetime) -> list[Any]:
+    return _encode_row(dialect, RESOURCES, [digest, content, at])
 
 
 def instance_params(dialect: Dialect, record: InstanceRecord) -> list[Any]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -91,7 +91,23 @@ class SQLStore(ABC):
     async def put_definition(self, record: DefinitionRecord) -> bool:
         params = _rows.definition_params(self.dialect, record)
         document = _rows.normalized_json(record.document)
-        return await self._write(lambda tx: ops.put_definition(tx, params, document))
+        resources = record.resources
+        return await self._write(lambda tx: ops.put_definition(tx, params, document, resources))
+
+    async def put_resources(self, contents: Mapping[str, str]) -> None:
+        if not contents:
+            return
+        now = datetime.now(UTC)
+        rows = [_rows.resource_params(self.dialect, digest, text, now)
+                for digest, text in contents.items()]
+        await self._write(lambda tx: ops.put_resources(tx, rows))
+
+    async def get_resources(self, digests: Sequence[str]) -> dict[str, str]:
+        self._check_open()
+        if not digests:
+            return {}
+        wanted = list(dict.fromkeys(digests))
+        return await self._read(lambda tx: ops.get_resources(tx, wanted))
 
     async def get_definition(
         self, namespace: str, name: str, version: str | None = None

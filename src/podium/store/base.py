@@ -12,7 +12,7 @@ its batch is durable.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -115,7 +115,8 @@ class Store(Protocol):
 
     async def put_definition(self, record: DefinitionRecord) -> bool:
         """Store a definition; False if the identical one exists; ``DefinitionConflict``
-        if the same namespace/name/version exists with another document."""
+        if the same namespace/name/version exists with another document, or with
+        other resource digests."""
 
     async def get_definition(
         self, namespace: str, name: str, version: str | None = None
@@ -124,6 +125,13 @@ class Store(Protocol):
         or ``"latest"``."""
 
     async def list_definitions(self) -> list[DefinitionRecord]: ...
+
+    async def put_resources(self, contents: Mapping[str, str]) -> None:
+        """Store resource texts by their sha256 digest (``{digest: text}``), before
+        the definition naming them; a digest already stored is kept."""
+
+    async def get_resources(self, digests: Sequence[str]) -> dict[str, str]:
+        """The stored texts of these digests (``{digest: text}``; unknown ones absent)."""
 
     # instances --------------------------------------------------------------------------
 
