@@ -28,7 +28,15 @@ SUSPEND, RESUME, CANCEL = "suspend", "resume", "cancel"
 
 
 class StoreError(Exception):
-    """A store could not be opened or used (bad URL, unreachable server, ...)."""
+    """A store could not be opened or used (bad URL, unreachable server, ...).
+
+    ``transient``: trying again later may work (a server restarting, a lock held
+    by another process, a full disk); otherwise the store is unusable as it is (a
+    corrupt file, missing tables) and waiting will not help."""
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 class DefinitionConflict(StoreError):
