@@ -70,7 +70,7 @@ _CHECKPOINT_EVERY_WRITES = 1000
 _IDLE_SECONDS = 1.0
 # A WAL of more pages than this (4 KiB each) is checkpointed entirely, so that
 # it starts over.
-_WAL_REWIND_FRAMES = 2000
+_WAL_REWIND_FRAMES = 1000
 # What a rewound WAL may keep on disk (SQLite truncates it to this size).
 _WAL_SIZE_LIMIT = 16 * 1024 * 1024
 
@@ -161,6 +161,9 @@ class SqliteStore(SQLStore):
         # Set while the writer thread checkpoints: writes then queue behind it, so
         # that the checkpoint finishes and the WAL can be rewound (module docstring).
         self._checkpointing = threading.Event()
+        # A checkpoint is queued and not done yet: while the writer thread lags
+        # (a busy machine), inline commits stop after a while and queue behind it.
+        self._checkpoint_queued = threading.Event()
         self._commits = 0  # by either thread; compared, never exact
         self._last_commit = 0.0  # time.monotonic() of the latest commit
         self._writer: threading.Thread | None = None
@@ -289,7 +292,7 @@ class SqliteStore(SQLStore):
     # writes -----------------------------------------------------------------------------
 
     def _submit(self, write: Write) -> None:
-        if self._loop_tx is None or self._checkpointing.is_set():
+        if self._loop_tx is None or self._held_back():
             self._queue.put(write)
             return
         self._pending.append(write)
@@ -305,7 +308,7 @@ class SqliteStore(SQLStore):
         if self._pending:
             self._flush_scheduled = True
             asyncio.get_running_loop().call_soon(self._flush_inline)
-        if tx is None or self._checkpointing.is_set():
+        if tx is None or self._held_back():
             # Closed meanwhile, or a checkpoint runs: the thread does the work next.
             for write in batch:
                 self._queue.put(write)
@@ -321,12 +324,21 @@ class SqliteStore(SQLStore):
                              strict=True)))
         self._commits_since_checkpoint += 1
         self._writes_since_checkpoint += len(batch)
-        if (
+        if not self._checkpoint_queued.is_set() and (
             self._commits_since_checkpoint >= _CHECKPOINT_EVERY
             or self._writes_since_checkpoint >= _CHECKPOINT_EVERY_WRITES
         ):
             self._commits_since_checkpoint = self._writes_since_checkpoint = 0
+            self._checkpoint_queued.set()
             self._queue.put(_CHECKPOINT)
+
+    def _held_back(self) -> bool:
+        """Whether inline commits wait for the writer thread's checkpoint: while it
+        holds writes, or when it lags so far behind that the WAL would grow on."""
+        return self._checkpointing.is_set() or (
+            self._checkpoint_queued.is_set()
+            and self._writes_since_checkpoint >= 2 * _CHECKPOINT_EVERY_WRITES
+        )
 
     def _write_loop(self) -> None:
         try:
@@ -350,6 +362,7 @@ class SqliteStore(SQLStore):
                     break
                 if first == _CHECKPOINT:
                     self._checkpoint(connection, "PASSIVE")
+                    self._checkpoint_queued.clear()
                     continue
                 assert isinstance(first, Write)
                 batch = [first]
@@ -376,26 +389,24 @@ class SqliteStore(SQLStore):
         PASSIVE runs alongside this process's commits and never waits for anyone.
         Commits made meanwhile are not copied, so under steady load the WAL is
         never entirely checkpointed, and SQLite rewinds only a WAL that is: once
-        it holds more than ``_WAL_REWIND_FRAMES`` pages, a second pass copies the rest
-        while this process's writes wait (briefly: the first pass did the bulk),
-        and the next commit starts the WAL over. TRUNCATE (when idle) waits a
-        moment at most for other connections, then tries again at the next idle
-        spell, rather than hold up this process's writes behind a long reader."""
+        it holds more than ``_WAL_REWIND_FRAMES`` pages, a RESTART checkpoint
+        copies the rest while this process's writes wait (briefly: PASSIVE did
+        the bulk), and the next commit starts the WAL over. TRUNCATE (when idle)
+        also empties the file. Both wait a moment at most for other processes,
+        then try again later, rather than hold up this process's writes behind
+        a long reader."""
         try:
-            if mode == "TRUNCATE":
-                with self._writes_held():
-                    connection.execute("PRAGMA busy_timeout = 100")
-                    try:
-                        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
-                    finally:
-                        connection.execute(
-                            f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}"
-                        )
-                return
-            _, frames, _ = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-            if frames > _WAL_REWIND_FRAMES:
-                with self._writes_held():
-                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            if mode == "PASSIVE":
+                _, frames, _ = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                if frames <= _WAL_REWIND_FRAMES:
+                    return
+                mode = "RESTART"
+            with self._writes_held():
+                connection.execute("PRAGMA busy_timeout = 100")
+                try:
+                    connection.execute(f"PRAGMA wal_checkpoint({mode})").fetchall()
+                finally:
+                    connection.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
         except sqlite3.Error:
             pass  # busy or failing: the next checkpoint tries again
 
