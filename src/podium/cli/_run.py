@@ -38,8 +38,10 @@ from podium.cli._output import (
 from podium.cli._progress import Progress
 from podium.cli._session import opened_runtime, run_async
 from podium.cli._signals import stop_on_signals
+from podium.cli._worker import StallLimitOption, stall_limit
 from podium.config import Settings
 from podium.engine.lifecycle import Listener
+from podium.guards import STALL_LIMIT_SECONDS, stall_watchdog
 from podium.store import DefinitionConflict, store_url
 
 RunStoreOption = Annotated[
@@ -65,9 +67,13 @@ async def _in_memory(
 
 
 async def _recorded(
-    url: str, definition: Definition, data: Any, listeners: list[Listener], options: Settings
+    url: str, definition: Definition, data: Any, listeners: list[Listener], options: Settings,
+    stall: float | None,
 ) -> Execution | _Interrupted:
-    async with opened_runtime(url, listeners=listeners, settings=options) as runtime:
+    async with (
+        stall_watchdog(stall),
+        opened_runtime(url, listeners=listeners, settings=options) as runtime,
+    ):
         try:
             handle = await runtime.start(definition, data)
         except DefinitionConflict as exc:
@@ -95,6 +101,7 @@ def run(
         bool, typer.Option("--verbose", "-v", help="Show tasks as they start and finish (stderr).")
     ] = False,
     allow_run: AllowRunOption = None,
+    stall: StallLimitOption = f"{STALL_LIMIT_SECONDS:g}",
 ) -> None:
     """Run a workflow to its end.
 
@@ -117,7 +124,9 @@ def run(
             raise typer.Exit(EXIT_INTERRUPTED) from None
     else:
         url = store_url(store)
-        outcome = run_async(_recorded(url, definition, data, listeners, options), url)
+        outcome = run_async(
+            _recorded(url, definition, data, listeners, options, stall_limit(stall)), url
+        )
     _report(outcome)
 
 
