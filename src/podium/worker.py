@@ -333,6 +333,10 @@ async def _persist(
             return False
         except StoreError as exc:
             now = time.monotonic()
+            if not exc.transient:  # corrupt, closed: trying again changes nothing
+                log.warning("could not record the %s of %s (%s); another worker resumes it by"
+                            " replay once its lease expires", what, instance_id, exc)
+                return False
             if now + pause >= min(held.lease_until, give_up):
                 log.warning("could not record the %s of %s before its lease ran out (%s);"
                             " another worker resumes it by replay", what, instance_id, exc)

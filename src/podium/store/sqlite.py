@@ -421,13 +421,17 @@ class SqliteStore(SQLStore):
 
     def _commit(self, tx: SqliteTx, batch: list[Write], begun: bool = False) -> list[Outcome]:
         connection = tx.connection
+        changed = connection.total_changes
         try:
             if not begun:
                 connection.execute("BEGIN IMMEDIATE")
             outcomes = drive(run_batch(tx, batch, ops.append_rows))
             connection.execute("COMMIT")
-            self._commits += 1
-            self._last_commit = time.monotonic()
+            if connection.total_changes != changed:
+                # Only commits that wrote something: an idle worker's claims change
+                # nothing, and must not keep the WAL from being truncated.
+                self._commits += 1
+                self._last_commit = time.monotonic()
             return outcomes
         except Exception as exc:
             if connection.in_transaction:
