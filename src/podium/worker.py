@@ -25,6 +25,7 @@ Robustness (README "Poison instances" and "Durability"):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -462,6 +463,8 @@ class Worker:
         keeper(self.runtime).release_all()
         if not self.running:
             return
+        for task in self.running.values():
+            task.cancel()  # also those claimed but not yet running (see _execute)
         tasks = list(self.running.values())
         _, pending = await asyncio.wait(tasks, timeout=self.grace_seconds)
         if pending:
@@ -573,6 +576,13 @@ class Worker:
                  crashed if record.crashes else "")
         try:
             instance = await runtime.resume_instance(record)
+        except asyncio.CancelledError:
+            # Stopped before it ran: hand the claim back at once rather than make the
+            # next worker wait for the lease to expire.
+            release = runtime._store().release(runtime.worker_id, record.id)
+            with contextlib.suppress(StoreError):  # then the lease expires: no loss
+                await asyncio.shield(release)
+            raise
         except StoreError:
             raise
         except Exception as exc:  # the definition is gone or broken: fault, do not loop

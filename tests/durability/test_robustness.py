@@ -63,6 +63,22 @@ async def test_an_unexpected_exception_faults_the_instance_instead_of_leaving_it
     assert any(r.exc_info and "boom" in str(r.exc_info[1]) for r in caplog.records)
 
 
+def starving_listener(event: dict[str, Any]) -> None:
+    """Stands in for an allocation beyond the worker's --max-memory cap."""
+    if event["type"].endswith("task.started.v1") and event["data"]["task"] == "/do/1/explode":
+        raise MemoryError
+
+
+async def test_running_out_of_memory_faults_the_instance(store_url: str, store: Store) -> None:
+    async with runtime_on(store_url, "worker-a", listeners=[starving_listener]) as runtime:
+        record, _ = await runtime.create_instance(load(EXPLODING), {})
+        async with working(runtime):
+            done = await ended(store, record.id)
+    assert done.status == FAULTED and done.error is not None
+    assert done.error["type"] == RUNTIME_ERROR
+    assert "ran out of memory" in done.error["detail"]
+
+
 LOOPING = """
 document: {dsl: '1.0.3', namespace: robust, name: looping, version: '1.0.0'}
 do:
