@@ -30,10 +30,10 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from podium.engine.errors import RUNTIME, WorkflowError
 from podium.engine.execution import Execution, execute
@@ -65,6 +65,7 @@ if TYPE_CHECKING:
     from podium.runtime import Runtime
 
 log = logging.getLogger("podium.worker")
+T = TypeVar("T")
 
 # A timer further away than this parks its instance out of memory (a wait of
 # a day costs a row, not a coroutine); nearer ones are simply awaited.
@@ -268,12 +269,20 @@ async def _record_stop(runtime: Runtime, held: _Held, record: InstanceRecord) ->
             runtime.worker_id, record.id, status=CANCELLED, ended_at=datetime.now(UTC),
             request=None, crashes=0, history=[line])
         what = "cancellation"
-    recording = asyncio.ensure_future(_persist(runtime, held, what, write))
-    while not recording.done():
+    await _to_the_end(_persist(runtime, held, what, write))
+
+
+async def _to_the_end(recording: Coroutine[Any, Any, T]) -> T:
+    """Await a record in a task of its own, through any cancellation of the caller
+    (a shutdown cancels everything): a record half written helps nobody, and
+    ``_persist`` bounds how long it may take."""
+    task = asyncio.ensure_future(recording)
+    while not task.done():
         try:
-            await asyncio.shield(recording)
+            await asyncio.shield(task)
         except asyncio.CancelledError:
-            continue  # cancelled again (a shutdown): the record still comes first
+            continue
+    return task.result()
 
 
 async def _record_end(
@@ -300,13 +309,13 @@ async def _record_end(
         )
 
     try:
-        await _persist(runtime, held, "end", write)
+        await _to_the_end(_persist(runtime, held, "end", write))
     except (TypeError, ValueError) as exc:
         # ``write`` reads these two afresh: the fault is recorded instead.
         error = WorkflowError.runtime(f"the workflow's output cannot be recorded: {exc}", "/")
         execution = Execution(record.id, FAULTED, error=error)
         ended = True
-        await _persist(runtime, held, "end", write)
+        await _to_the_end(_persist(runtime, held, "end", write))
     return execution
 
 

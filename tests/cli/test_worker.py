@@ -163,11 +163,15 @@ def test_bad_guard_options_exit_2(sqlite: str, option: str, value: str, says: st
 
 
 def test_max_memory_caps_the_workers_address_space(sqlite: str) -> None:
+    instance_id = ok("start", EXAMPLES / "hello.yaml", "--store", sqlite).strip()
     worker = spawn("worker", "--store", sqlite, "--max-memory", "3G")
     try:
-        limits = eventually(lambda: _limit(worker.pid, "Max address space"), what="the limit")
+        # Under the cap, it works as ever.
+        eventually(status_is(sqlite, instance_id, "completed"), what="the worker")
+        limits = _limit(worker.pid, "Max address space")
     finally:
         stop(worker)
+    assert limits is not None
     assert limits.split()[:2] == [str(3 * 1024**3), "unlimited"]
 
 
