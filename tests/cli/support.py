@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -110,3 +111,17 @@ def history(store: str, instance_id: str) -> list[dict[str, Any]]:
 
 def status_is(store: str, instance_id: str, *statuses: str) -> Callable[[], bool]:
     return lambda: instance(store, instance_id)["status"] in statuses
+
+
+
+def corrupt(store: str, table: str) -> None:
+    """Write 2 KB of garbage over the first page of ``table`` in a SQLite store."""
+    path = Path(store.removeprefix("sqlite:///"))
+    with sqlite3.connect(path) as connection:
+        (page_size,) = connection.execute("PRAGMA page_size").fetchone()
+        (root,) = connection.execute(
+            "SELECT rootpage FROM sqlite_schema WHERE name = ?", (table,)
+        ).fetchone()
+    with path.open("r+b") as file:
+        file.seek((root - 1) * page_size)
+        file.write(bytes((index * 151 + 7) % 256 for index in range(2048)))

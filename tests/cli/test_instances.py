@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import asyncio
+import re
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import get_args
 
 import pytest
 
 from podium.cli._instances import Status
-from podium.store import ACTIVE, ENDED
-from tests.cli.support import EXAMPLES, as_json, history, instance, invoke, ok
+from podium.store import ACTIVE, ENDED, open_store
+from tests.cli.support import EXAMPLES, as_json, history, instance, invoke, ok, pausing
 
 INSTANCE_KEYS = {
     "id", "key", "status", "workflow", "input", "output", "error", "createdAt", "startedAt",
     "updatedAt", "endedAt", "owner", "leaseExpiresAt", "wakeAt", "request", "parentId",
-    "parentPosition",
+    "parentPosition", "crashes", "quarantined",
 }
 
 
@@ -51,6 +54,7 @@ def test_get_json(sqlite: str) -> None:
     )
     assert iso(record["createdAt"]) <= iso(record["startedAt"]) <= iso(record["endedAt"])
     assert record["owner"] is None and record["wakeAt"] is None and record["parentId"] is None
+    assert (record["crashes"], record["quarantined"]) == (0, False)
 
     faulted = instance(sqlite, run(sqlite, "fault.yaml", '{"amount": -1}'))
     assert faulted["status"] == "faulted"
@@ -69,7 +73,7 @@ def test_get_table(sqlite: str) -> None:
     assert '"greeting": "Hello, Ada!"' in shown
 
 
-@pytest.mark.parametrize("command", ["get", "history", "cancel", "suspend", "resume"])
+@pytest.mark.parametrize("command", ["get", "history", "cancel", "suspend", "resume", "retry"])
 def test_unknown_instance(sqlite: str, command: str) -> None:
     code, stdout, stderr = invoke("instances", command, "nope", "--store", sqlite)
     assert (code, stdout) == (1, "")
@@ -129,6 +133,97 @@ def test_suspend_resume_cancel(sqlite: str) -> None:
     assert ok("instances", "cancel", pending, "--store", sqlite) == "cancelled\n"
     record = instance(sqlite, pending)
     assert record["status"] == "cancelled" and record["endedAt"] is not None
+
+
+def test_every_operator_action_is_in_the_history(sqlite: str) -> None:
+    pending = start(sqlite)
+    for command in ("suspend", "resume", "cancel"):
+        ok("instances", command, pending, "--store", sqlite)
+    lines = [e for e in history(sqlite, pending) if e["kind"].startswith("instance.")]
+    assert [(e["position"], e["kind"], e["data"]["status"]) for e in lines] == [
+        ("/", "instance.suspended", "pending"),
+        ("/", "instance.resumed", "suspended"),
+        ("/", "instance.cancelled", "pending"),
+    ]
+    assert all(e["data"]["by"].startswith("cli:") for e in lines)
+    table = ok("instances", "history", pending, "--store", sqlite)
+    assert "instance.suspended" in table and "by cli:" in table and "was pending" in table
+
+
+def test_timer_rows_print_times_in_utc_with_z(tmp_path: Path, sqlite: str) -> None:
+    invoke("run", pausing(tmp_path, 0.1), "--store", sqlite)
+    newest = as_json("instances", "list", "--limit", "1", "--store", sqlite)[0]["id"]
+    (timer,) = [line for line in ok("instances", "history", newest, "--store", sqlite)
+                .splitlines() if " timer " in line]
+    assert re.search(r"due \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}Z$", timer), timer
+    assert "+00:00" not in timer
+
+
+def quarantine(store: str, instance_id: str) -> None:
+    """Bring an instance to the state a worker leaves a poison instance in: taken
+    over once without progress, then ended by quarantine."""
+
+    async def crash_twice() -> None:
+        opened = open_store(store)
+        await opened.open()
+        try:
+            await opened.claim("doomed", 1, 0.01)
+            await asyncio.sleep(0.05)
+            (record,) = await opened.claim("survivor", 1, 30)
+            assert record.crashes == 1
+            await opened.release("survivor", instance_id, status="faulted",
+                                 error={"title": "Quarantined"}, ended_at=datetime.now(UTC))
+        finally:
+            await opened.close()
+
+    asyncio.run(crash_twice())
+
+
+def test_retry_runs_a_quarantined_instance_again(sqlite: str) -> None:
+    pending = start(sqlite)
+    quarantine(sqlite, pending)
+    record = instance(sqlite, pending)
+    assert (record["status"], record["crashes"], record["quarantined"]) == ("faulted", 1, True)
+    shown = ok("instances", "get", pending, "--store", sqlite)
+    assert f"podium instances retry {pending}" in shown
+
+    assert ok("instances", "retry", pending, "--store", sqlite) == "pending\n"
+    record = instance(sqlite, pending)
+    assert (record["status"], record["crashes"], record["quarantined"], record["error"]) == (
+        "pending", 0, False, None
+    )
+    (retried,) = [e for e in history(sqlite, pending) if e["kind"] == "instance.retried"]
+    assert retried["data"]["by"].startswith("cli:")
+    # Once pending, there is nothing more to retry.
+    code, _, stderr = invoke("instances", "retry", pending, "--store", sqlite)
+    assert code == 1 and "not quarantined" in stderr
+
+
+@pytest.mark.parametrize(
+    ("setup", "says"),
+    [
+        ("completed", "is completed, not quarantined: nothing to retry"),
+        ("faulted", "it faulted on its own"),
+        ("suspended", "podium instances resume"),
+        ("pending", "it is not stopped"),
+    ],
+)
+def test_retry_says_what_it_can_do_for_other_instances(
+    sqlite: str, setup: str, says: str
+) -> None:
+    if setup == "completed":
+        target = run(sqlite, "hello.yaml", "{}")
+    elif setup == "faulted":
+        target = run(sqlite, "fault.yaml", '{"amount": -1}')
+    else:
+        target = start(sqlite)
+        if setup == "suspended":
+            ok("instances", "suspend", target, "--store", sqlite)
+    before = instance(sqlite, target)
+    code, stdout, stderr = invoke("instances", "retry", target, "--store", sqlite)
+    assert (code, stdout) == (1, "")
+    assert says in stderr
+    assert instance(sqlite, target) == before
 
 
 @pytest.mark.parametrize("command", ["cancel", "suspend", "resume"])

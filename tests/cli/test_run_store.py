@@ -121,3 +121,17 @@ def test_a_run_suspended_from_elsewhere_exits_3(tmp_path: Path, sqlite: str) -> 
     assert f"suspended: instance {instance_id} is not finished" in stderr
     assert instance(sqlite, instance_id)["status"] == "suspended"
     assert ok("instances", "resume", instance_id, "--store", sqlite) == "pending\n"
+
+
+def test_a_bad_stall_limit_is_refused_before_anything_runs(sqlite: str) -> None:
+    code, stdout, stderr = invoke("run", EXAMPLES / "hello.yaml", "--store", sqlite,
+                                  "--stall-limit", "soon")
+    assert (code, stdout) == (2, "")
+    assert "--stall-limit 'soon'" in stderr
+    assert as_json("instances", "list", "--store", sqlite) == []
+
+
+def test_a_recorded_run_under_the_stall_watchdog_completes(sqlite: str) -> None:
+    code, stdout, _ = invoke("run", EXAMPLES / "hello.yaml", "--input", '{"name": "Ada"}',
+                             "--store", sqlite, "--stall-limit", "5")
+    assert (code, json.loads(stdout)) == (0, {"greeting": "Hello, Ada!"})

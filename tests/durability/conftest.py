@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from podium.store import Store, open_store
+from tests.durability.workers import Workers
 from tests.support.counting_server import CountingServer
 from tests.support.postgres import PostgresServer
 
@@ -40,3 +41,11 @@ async def store(store_url: str) -> AsyncIterator[Store]:
 def counting() -> Iterator[CountingServer]:
     with CountingServer() as server:
         yield server
+
+
+@pytest.fixture
+def workers(tmp_path: Path) -> Iterator[Workers]:
+    """Worker processes; whatever still runs at the end is stopped."""
+    found = Workers(tmp_path)
+    yield found
+    found.close()

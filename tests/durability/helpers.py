@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
+from podium.engine.lifecycle import Listener
 from podium.runtime import Runtime
 from podium.store import ENDED, InstanceRecord, JournalEntry, Store, open_store
 from podium.worker import Worker
@@ -24,12 +25,13 @@ TOLERANCE = 0.5
 
 @contextlib.asynccontextmanager
 async def runtime_on(
-    url: str, worker_id: str, lease_seconds: float = LEASE
+    url: str, worker_id: str, lease_seconds: float = LEASE, listeners: list[Listener] | None = None
 ) -> AsyncIterator[Runtime]:
     """A runtime with its own store connection, like one process of many."""
     store = open_store(url)
     await store.open()
-    runtime = Runtime(store=store, worker_id=worker_id, lease_seconds=lease_seconds)
+    runtime = Runtime(store=store, worker_id=worker_id, lease_seconds=lease_seconds,
+                      listeners=listeners or [])
     try:
         yield runtime
     finally:

@@ -2,6 +2,7 @@
 
     python -m tests.support.worker_process --store URL --ready FILE [--worker-id ID]
         [--lease 2] [--park-after 5] [--poll 0.1] [--concurrency 16]
+        [--max-crashes 3] [--stall-limit SECONDS] [--block-on TASK]
 
 Runs ``podium.worker.Worker`` (the Python API, not the CLI) until SIGTERM or
 SIGINT. Without ``--worker-id`` the id is the default ``host:pid``, so a worker
@@ -9,6 +10,10 @@ started after this one was killed sees its owner is dead and takes its
 instances at once; with an explicit id the lease has to expire first. The
 ``--ready`` file is written once the store is open and the worker is about to
 claim.
+
+``--stall-limit`` arms the stall watchdog as ``podium worker`` does;
+``--block-on TASK`` blocks the event loop for good when a task of that name
+starts (a lifecycle listener that sleeps): what a C library that loops does.
 """
 
 from __future__ import annotations
@@ -17,23 +22,37 @@ import argparse
 import asyncio
 import logging
 import signal
+import time
 from pathlib import Path
+from typing import Any
 
 from podium.config import Settings
+from podium.engine.lifecycle import Listener
+from podium.guards import stall_watchdog
 from podium.runtime import Runtime
 from podium.store import open_store
 from podium.worker import Worker
 
 
+def blocking_on(task_name: str) -> Listener:
+    def listen(event: dict[str, Any]) -> None:
+        started = event["type"] == "io.serverlessworkflow.task.started.v1"
+        if started and str(event["data"].get("task", "")).endswith(f"/{task_name}"):
+            time.sleep(3600)  # the whole event loop stops here
+
+    return listen
+
+
 async def main(arguments: argparse.Namespace) -> None:
     store = open_store(arguments.store)
     await store.open()
+    listeners = [blocking_on(arguments.block_on)] if arguments.block_on else []
     # Operator settings (secret sources, egress policy) come from PODIUM_* variables.
     runtime = Runtime(store=store, worker_id=arguments.worker_id, lease_seconds=arguments.lease,
-                      settings=Settings.from_env())
+                      listeners=listeners, settings=Settings.from_env())
     worker = Worker(
         runtime, concurrency=arguments.concurrency, poll_seconds=arguments.poll,
-        park_after=arguments.park_after,
+        park_after=arguments.park_after, max_crashes=arguments.max_crashes,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -41,7 +60,8 @@ async def main(arguments: argparse.Namespace) -> None:
         loop.add_signal_handler(number, stop.set)
     await asyncio.to_thread(Path(arguments.ready).write_text, runtime.worker_id)
     try:
-        await worker.run(stop)
+        async with stall_watchdog(arguments.stall_limit):
+            await worker.run(stop)
     finally:
         await runtime.aclose()
         await store.close()
@@ -56,6 +76,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--park-after", type=float, default=5.0)
     parser.add_argument("--poll", type=float, default=0.1)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--max-crashes", type=int, default=3)
+    parser.add_argument("--stall-limit", type=float, default=None)
+    parser.add_argument("--block-on", default=None, metavar="TASK")
     return parser.parse_args(argv)
 
 

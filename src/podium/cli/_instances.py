@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import getpass
+import os
+import socket
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Annotated, Literal, NoReturn
@@ -18,12 +21,15 @@ from podium.store import (
     CANCEL,
     CANCELLED,
     ENDED,
+    FAULTED,
     RESUME,
+    RETRY,
     SUSPEND,
     SUSPENDED,
     InstanceRecord,
     JournalEntry,
     Store,
+    quarantined,
     store_url,
 )
 
@@ -118,6 +124,15 @@ def history(
 # control ----------------------------------------------------------------------------------
 
 
+def _operator() -> str:
+    """Who asks, for the instance's history: ``cli:user@host:pid``."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a container)
+        user = str(os.getuid())
+    return f"cli:{user}@{socket.gethostname()}:{os.getpid()}"
+
+
 def _nothing_to_do(record: InstanceRecord, command: str) -> bool:
     if command == SUSPEND:
         return record.status == SUSPENDED
@@ -134,7 +149,7 @@ async def _control(url: str, instance_id: str, command: str) -> InstanceRecord:
         if _nothing_to_do(record, command):
             note(f"instance {instance_id} is {record.status}: nothing to {command}")
             return record
-        record = await store.request(instance_id, command) or record
+        record = await store.request(instance_id, command, by=_operator()) or record
         # It may have ended between the two reads; then only a cancel did anything.
         if record.status in ENDED and not (command == CANCEL and record.status == CANCELLED):
             _ended(record, command)
@@ -168,6 +183,37 @@ def suspend(instance_id: InstanceId, store: StoreOption = None) -> None:
 def resume(instance_id: InstanceId, store: StoreOption = None) -> None:
     """Resume a suspended instance (a worker picks it up). Prints the status."""
     _controlled(instance_id, RESUME, store)
+
+
+async def _retry(url: str, instance_id: str) -> InstanceRecord:
+    async with opened_store(url) as store:
+        record = await _found(store, instance_id)
+        if not quarantined(record):
+            fail(_not_quarantined(record))
+        retried = await store.request(instance_id, RETRY, by=_operator())
+        if retried is None or quarantined(retried):  # changed meanwhile
+            fail(_not_quarantined(retried or record))
+        return retried
+
+
+def _not_quarantined(record: InstanceRecord) -> str:
+    """What ``retry`` cannot do for this instance, and what can be done instead."""
+    what = f"instance {record.id} is {record.status}, not quarantined"
+    if record.status == SUSPENDED:
+        return f"{what}: `podium instances resume {record.id}` continues it"
+    if record.status == FAULTED:
+        return (f"{what} (it faulted on its own): nothing to retry; start a new instance"
+                " with its input")
+    if record.status in ENDED:
+        return f"{what}: nothing to retry"
+    return f"{what}: it is not stopped, nothing to retry"
+
+
+@app.command()
+def retry(instance_id: InstanceId, store: StoreOption = None) -> None:
+    """Run a quarantined instance again (it resumes from its journal). Prints the status."""
+    url = store_url(store)
+    typer.echo(run_async(_retry(url, instance_id), url).status)
 
 
 # purging ----------------------------------------------------------------------------------

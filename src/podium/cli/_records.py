@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from podium.store import DefinitionRecord, InstanceRecord, JournalEntry
+from podium.store import DefinitionRecord, InstanceRecord, JournalEntry, quarantined
 
 
 def iso(value: datetime | None) -> str | None:
@@ -40,6 +40,8 @@ def instance_json(record: InstanceRecord) -> dict[str, Any]:
         "request": record.request,
         "parentId": record.parent_id,
         "parentPosition": record.parent_position,
+        "crashes": record.crashes,
+        "quarantined": quarantined(record),
     }
 
 

@@ -44,8 +44,10 @@ from podium.cli._output import (
 from podium.cli._progress import Progress
 from podium.cli._session import opened_runtime, run_async
 from podium.cli._signals import stop_on_signals
+from podium.cli._worker import StallLimitOption, stall_limit
 from podium.config import Settings
 from podium.engine.lifecycle import Listener
+from podium.guards import STALL_LIMIT_SECONDS, stall_watchdog
 from podium.store import DefinitionConflict, store_url
 
 RunStoreOption = Annotated[
@@ -71,9 +73,13 @@ async def _in_memory(
 
 
 async def _recorded(
-    url: str, definition: Definition, data: Any, listeners: list[Listener], options: Settings
+    url: str, definition: Definition, data: Any, listeners: list[Listener], options: Settings,
+    stall: float | None,
 ) -> Execution | _Interrupted:
-    async with opened_runtime(url, listeners=listeners, settings=options) as runtime:
+    async with (
+        stall_watchdog(stall),
+        opened_runtime(url, listeners=listeners, settings=options) as runtime,
+    ):
         try:
             handle = await runtime.start(definition, data)
         except InvalidWorkflowError as exc:  # a file resource that cannot be read
@@ -105,6 +111,7 @@ def run(
     allow_run: AllowRunOption = None,
     allow_hosts: AllowHostsOption = None,
     allow_files: AllowFilesOption = None,
+    stall: StallLimitOption = f"{STALL_LIMIT_SECONDS:g}",
 ) -> None:
     """Run a workflow to its end.
 
@@ -127,7 +134,9 @@ def run(
             raise typer.Exit(EXIT_INTERRUPTED) from None
     else:
         url = store_url(store)
-        outcome = run_async(_recorded(url, definition, data, listeners, options), url)
+        outcome = run_async(
+            _recorded(url, definition, data, listeners, options, stall_limit(stall)), url
+        )
     _report(outcome)
 
 

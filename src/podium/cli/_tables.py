@@ -18,7 +18,7 @@ from rich.text import Text
 
 from podium.cli._output import printable
 from podium.cli._records import workflow_ref
-from podium.store import DefinitionRecord, InstanceRecord, JournalEntry
+from podium.store import DefinitionRecord, InstanceRecord, JournalEntry, quarantined
 
 STATUS_STYLES = {
     "pending": "cyan",
@@ -160,6 +160,9 @@ def instance(record: InstanceRecord) -> Table:
         ("wakes", when(record.wake_at)),
         ("owner", record.owner),
         ("request", record.request),
+        ("crashes", str(record.crashes) if record.crashes else None),
+        ("quarantined", f"yes: `podium instances retry {record.id}` runs it again"
+         if quarantined(record) else None),
         ("parent", record.parent_id),
         ("input", json.dumps(record.input, indent=2, ensure_ascii=False)),
     ]
@@ -189,8 +192,30 @@ def _summary(entry: JournalEntry) -> str:
     if entry.kind == "task.retried" and "attempt" in data:
         return f"attempt {data['attempt']}"
     if entry.kind == "timer" and "due" in data:
-        return f"due {data['due']}"
+        return f"due {_utc_text(data['due'])}"
+    if entry.kind.startswith("instance."):
+        return _instance_line(data)
     return "" if entry.data is None else compact(entry.data)
+
+
+def _utc_text(value: Any) -> str:
+    """A recorded ISO 8601 time, printed like every other time here (UTC, ``Z``)."""
+    try:
+        return when(datetime.fromisoformat(str(value)), precise=True)
+    except ValueError:
+        return str(value)
+
+
+def _instance_line(data: dict[str, Any]) -> str:
+    """An operator action or what a worker did about one: who, and from which status."""
+    parts = []
+    if data.get("by"):
+        parts.append(f"by {data['by']}")
+    if data.get("status"):
+        parts.append(f"was {data['status']}")
+    if "crashes" in data:
+        parts.append(f"{data['crashes']} crashes without progress")
+    return ", ".join(parts)
 
 
 def journal(entries: Sequence[JournalEntry]) -> Table:

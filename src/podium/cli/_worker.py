@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from datetime import timedelta
@@ -18,13 +19,39 @@ from podium.cli._arguments import (
     parse_duration,
     settings,
 )
-from podium.cli._output import printable
+from podium.cli._output import printable, usage_error
 from podium.cli._session import opened_runtime, run_async, scrub
 from podium.cli._signals import stop_on_signals
 from podium.config import Settings
+from podium.guards import (
+    STALL_LIMIT_SECONDS,
+    cap_memory,
+    parse_size,
+    parse_stall_limit,
+    stall_watchdog,
+)
+from podium.limits import MAX_CRASHES
 from podium.runtime import LEASE_SECONDS, default_worker_id
-from podium.store import store_url
+from podium.store import StoreError, store_url
+from podium.store.check import quick_check
 from podium.worker import Worker
+
+StallLimitOption = Annotated[
+    str,
+    typer.Option(
+        "--stall-limit", envvar="PODIUM_STALL_LIMIT", metavar="SECONDS",
+        help="Exit (tracebacks on stderr, status 1) when the event loop is blocked this "
+             "long, so that other workers take over; 'never' disables it.",
+    ),
+]
+
+
+def stall_limit(text: str) -> float | None:
+    """``--stall-limit``/``PODIUM_STALL_LIMIT`` in seconds (None: never); a bad value exits 2."""
+    try:
+        return parse_stall_limit(text)
+    except ValueError as exc:
+        usage_error(f"--stall-limit {text!r}: {exc}")
 
 log = logging.getLogger("podium.cli.worker")
 
@@ -65,17 +92,27 @@ def _log_to_stderr() -> logging.Handler:
 
 async def _work(
     url: str, concurrency: int, worker_id: str, lease: float, retention: timedelta | None,
-    options: Settings,
+    options: Settings, stall: float | None, max_crashes: int,
 ) -> None:
+    problems = await quick_check(url)
+    if problems:
+        raise StoreError(f"the store is corrupt: {problems[0]} (`podium store check` says more)")
     async with opened_runtime(
         url, worker_id=worker_id, lease_seconds=lease, settings=options
     ) as runtime:
         log.info("worker %s on %s (concurrency %d, lease %gs)",
                  worker_id, scrub(url, url), concurrency, lease)
-        async with stop_on_signals(log.info) as stop:
-            worker = Worker(runtime, concurrency=concurrency, retention=retention)
+        worker = Worker(runtime, concurrency=concurrency, retention=retention,
+                        max_crashes=max_crashes)
+        async with stall_watchdog(stall), stop_on_signals(log.info) as stop:
             await worker.run(stop)  # once stopped, it releases what it holds
-        log.info("worker %s stopped", worker_id)
+        if worker.abandoned:
+            # Stuck tasks would hold up the store's close and asyncio's own
+            # clean-up for as long as they are stuck: their leases expire instead.
+            log.info("worker %s stopped", worker_id)
+            logging.shutdown()
+            os._exit(0)
+    log.info("worker %s stopped", worker_id)
 
 
 def work(
@@ -103,23 +140,47 @@ def work(
     allow_run: AllowRunOption = None,
     allow_hosts: AllowHostsOption = None,
     allow_files: AllowFilesOption = None,
+    stall: StallLimitOption = f"{STALL_LIMIT_SECONDS:g}",
+    max_memory: Annotated[
+        str | None,
+        typer.Option(
+            "--max-memory", envvar="PODIUM_MAX_MEMORY", metavar="SIZE", show_default="no cap",
+            help="Cap the worker's address space (512M, 2G): an instance that needs more "
+                 "faults, or stops the worker and counts a crash.",
+        ),
+    ] = None,
+    max_crashes: Annotated[
+        int,
+        typer.Option(
+            "--max-crashes", envvar="PODIUM_MAX_CRASHES", metavar="N", min=1,
+            help="Quarantine an instance that stopped its worker this many times "
+                 "without making progress.",
+        ),
+    ] = MAX_CRASHES,
 ) -> None:
     """Run instances until SIGTERM or SIGINT.
 
     Runs pending instances and resumes interrupted or due ones. On SIGTERM or
     SIGINT, stops taking work, releases what it holds (other workers resume it)
-    and exits 0; a second signal exits at once. Logs one line per instance start
-    and end on stderr.
+    and exits 0 within seconds; a second signal exits at once. Logs one line per
+    instance start and end on stderr. A store it cannot use: exit 2.
     """
     url = store_url(store)
     options = settings(allow_run, allow_hosts, allow_files)
+    stall_seconds = stall_limit(stall)
+    kept = None if retention == "never" else parse_duration(retention, "--retention")
+    if max_memory is not None:
+        try:
+            cap_memory(parse_size(max_memory))
+        except ValueError as exc:
+            usage_error(f"--max-memory {max_memory!r}: {exc}")
     logger = logging.getLogger("podium")
     level, handler = logger.level, _log_to_stderr()
     logger.setLevel(logging.INFO)
     try:
-        kept = None if retention == "never" else parse_duration(retention, "--retention")
         run_async(
-            _work(url, concurrency, worker_id or default_worker_id(), lease, kept, options),
+            _work(url, concurrency, worker_id or default_worker_id(), lease, kept, options,
+                  stall_seconds, max_crashes),
             url,
         )
     finally:

@@ -18,15 +18,16 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from podium.engine.errors import AUTHORIZATION, WorkflowError
+from podium.engine.errors import AUTHORIZATION, RUNTIME, WorkflowError
 from podium.engine.secret_refs import (
     MalformedReference,
     SecretReferences,
     SecretUnavailable,
     resolve,
 )
+from podium.limits import MAX_HISTORY_ENTRIES
 from podium.secrets import Redactor
-from podium.store.base import JournalEntry, Store
+from podium.store.base import JournalEntry, Store, StoreError
 
 COMPLETED, FAULTED, STARTED, RETRIED, TIMER = (
     "task.completed", "task.faulted", "task.started", "task.retried", "timer",
@@ -45,13 +46,44 @@ class Parked(BaseException):
         self.wake_at = wake_at
 
 
+class JournalHalt(BaseException):
+    """The journal cannot record any more: the instance stops at once, past every
+    ``try`` and ``catch`` (a ``BaseException``, like ``Parked``); its host
+    (``podium.worker.run_durable``) decides how it ends."""
+
+
+class HistoryFull(JournalHalt):
+    """The instance's history reached ``Journal.limit`` entries: it faults with
+    ``error``. Not catchable by the workflow: a ``try`` that caught it and looped
+    would spin for ever without recording anything."""
+
+    def __init__(self, error: WorkflowError, position: str) -> None:
+        super().__init__(error.detail)
+        self.error = error
+        self.position = position
+
+
+class JournalUnavailable(JournalHalt):
+    """The store failed to record an outcome: the instance stops here, unended,
+    and resumes by replay once the store works again (never a fault of the
+    workflow's own making)."""
+
+    def __init__(self, cause: StoreError) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
 class Journal:
     """The journal of one instance: what is recorded, and recording more."""
 
     __slots__ = (
-        "_history", "_outcomes", "_secrets", "_stored", "_timers", "enabled", "instance_id",
-        "redactor", "references", "store", "worker",
+        "_count", "_history", "_outcomes", "_secrets", "_started", "_stored", "_timers",
+        "enabled", "instance_id", "redactor", "references", "store", "worker",
     )
+
+    # Entries one instance may record (README "Limits"); a class attribute so that
+    # a host (or a test) may lower it.
+    limit = MAX_HISTORY_ENTRIES
 
     def __init__(
         self,
@@ -80,9 +112,16 @@ class Journal:
         # History lines that need no durability of their own ride along with
         # the next durable append.
         self._history: list[JournalEntry] = []
+        # Positions whose start is on record: a task resumed after a park or a
+        # crash is the same execution, not a second start.
+        self._started: set[str] = set()
+        self._count = 0  # entries in the store: loaded, then appended
         for entry in entries:
+            self._count += 1
             if entry.kind in (COMPLETED, FAULTED, TIMER):
                 self._stored[_key(entry.kind, entry.position)] = entry
+            elif entry.kind == STARTED:
+                self._started.add(entry.position)
 
     @property
     def replaying(self) -> bool:
@@ -149,8 +188,13 @@ class Journal:
 
     def note(self, position: str, kind: str, data: Any) -> None:
         """Add a history line, made durable with the next ``record``."""
-        if self.enabled:
-            self._history.append(self._entry(position, kind, data))
+        if not self.enabled:
+            return
+        if kind == STARTED:
+            if position in self._started:
+                return
+            self._started.add(position)
+        self._history.append(self._entry(position, kind, data))
 
     async def record(self, position: str, kind: str, data: Any) -> None:
         """Append durably: returns once the store has committed it."""
@@ -158,7 +202,7 @@ class Journal:
             return
         entry = self._entry(position, kind, data)
         batch, self._history = [*self._history, entry], []
-        await self.store.append(batch)
+        await self._append(batch, data)
         if kind in (COMPLETED, FAULTED):
             # What replay in this process gets back: the data itself.
             self._outcomes[position] = replace(entry, data=data)
@@ -168,7 +212,30 @@ class Journal:
     async def flush(self) -> None:
         if self.store is not None and self._history:
             batch, self._history = self._history, []
+            await self._append(batch, None)
+
+    async def _append(self, batch: list[JournalEntry], data: Any) -> None:
+        assert self.store is not None
+        task = data.get("task") if isinstance(data, dict) else None
+        if self._count + len(batch) > self.limit:
+            raise HistoryFull(WorkflowError(
+                RUNTIME,
+                title="History Limit Reached",
+                detail=f"the instance's history reached {self.limit:,} entries, the most one"
+                " instance may record; a workflow that loops without end stops here"
+                " (continue the work in a new instance)",
+                instance=task,
+            ), batch[-1].position)
+        try:
             await self.store.append(batch)
+        except StoreError as exc:
+            raise JournalUnavailable(exc) from exc
+        except (TypeError, ValueError) as exc:
+            # Refused before it was queued (not JSON, or larger than the store takes):
+            # this task's outcome cannot be kept, so the task faults.
+            raise WorkflowError.runtime(f"the task's outcome cannot be recorded: {exc}",
+                                        task) from None
+        self._count += len(batch)
 
     def _entry(self, position: str, kind: str, data: Any) -> JournalEntry:
         return JournalEntry(

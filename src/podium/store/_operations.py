@@ -18,8 +18,13 @@ from podium.store.base import (
     CANCEL,
     CANCELLED,
     ENDED,
+    INSTANCE_CANCELLED,
+    INSTANCE_SUSPENDED,
     PENDING,
     RESUME,
+    RESUMED,
+    RETRIED,
+    RETRY,
     RUNNING,
     SUSPEND,
     SUSPENDED,
@@ -30,6 +35,7 @@ from podium.store.base import (
     JournalEntry,
     LeaseLost,
     StoreError,
+    quarantined,
 )
 from podium.store.schema import DEFINITIONS, INSTANCES, JOURNAL, RESOURCES
 
@@ -226,17 +232,42 @@ _CLAIMABLE = f"""status IN ({_literals((PENDING, RUNNING, WAITING))}) AND (
   )"""
 
 
+# The crash counter (README "Poison instances"). A claim that takes an instance
+# over (someone else's lease, or its own from before a restart: the run before
+# did not end cleanly) compares the journal's length with the one recorded at
+# the previous claim: unchanged, the instance stopped its worker without making
+# progress (crashes + 1); grown, it did progress (this crash is the first of a
+# new series). Every claim records the length, looked up once per row through
+# the journal's primary key; SET expressions read the row as it was.
+_CLAIM = """UPDATE podium_instances SET owner = ?, lease_expires_at = ?, updated_at = ?,
+  crashes = CASE WHEN podium_instances.owner IS NOT NULL
+      AND (podium_instances.owner <> ?{dead_again}) THEN
+        CASE WHEN COALESCE(podium_instances.claimed_seq, 0) = claimable.seq
+          THEN podium_instances.crashes + 1 ELSE 1 END
+      ELSE podium_instances.crashes END,
+  claimed_seq = claimable.seq
+FROM (SELECT id,
+    (SELECT COALESCE(MAX(seq), 0) FROM podium_journal WHERE instance_id = candidate.id) AS seq
+  FROM podium_instances candidate WHERE {claimable}
+  ORDER BY created_at, id LIMIT ?{skip_locked}) AS claimable
+WHERE podium_instances.id = claimable.id
+RETURNING {columns}"""
+
+_QUALIFIED_INSTANCE_COLUMNS = ", ".join(f"podium_instances.{name}" for name in INSTANCES.names)
+
+
 async def claim(
     tx: Tx, worker: str, limit: int, now: Any, lease_until: Any, dead_owners: Sequence[str]
 ) -> list[InstanceRecord]:
-    dead = f" OR owner IN ({_marks(len(dead_owners))})" if dead_owners else ""
+    marks = _marks(len(dead_owners))
+    sql = _CLAIM.format(
+        dead_again=f" OR podium_instances.owner IN ({marks})" if dead_owners else "",
+        claimable=_CLAIMABLE.format(dead=f" OR owner IN ({marks})" if dead_owners else ""),
+        skip_locked=tx.dialect.skip_locked,
+        columns=_QUALIFIED_INSTANCE_COLUMNS,
+    )
     rows = await tx.fetch(
-        "UPDATE podium_instances SET owner = ?, lease_expires_at = ?, updated_at = ?"
-        " WHERE id IN (SELECT id FROM podium_instances"
-        f" WHERE {_CLAIMABLE.format(dead=dead)}"
-        f" ORDER BY created_at, id LIMIT ?{tx.dialect.skip_locked})"
-        f" RETURNING {_INSTANCE_COLUMNS}",
-        [worker, lease_until, now, now, now, *dead_owners, limit],
+        sql, [worker, lease_until, now, worker, *dead_owners, now, now, *dead_owners, limit]
     )
     records = [_rows.instance_from(tx.dialect, row) for row in rows]
     return sorted(records, key=lambda r: (r.created_at, r.id))  # RETURNING has no order
@@ -252,12 +283,20 @@ async def renew(tx: Tx, worker: str, lease_until: Any) -> list[InstanceRecord]:
     return sorted(records, key=lambda r: (r.created_at, r.id))
 
 
-async def release(tx: Tx, worker: str, instance_id: str, changes: Mapping[str, Any]) -> None:
-    await tx.send(
-        f"UPDATE podium_instances SET {_assignments(changes)} WHERE id = ? AND owner = ?",
-        [*changes.values(), instance_id, worker],
-        or_fail=LeaseLost(f"instance {instance_id!r} is not held by worker {worker!r}"),
-    )
+async def release(
+    tx: Tx, worker: str, instance_id: str, changes: Mapping[str, Any], history: list[Row]
+) -> None:
+    """Give the instance up; ``history`` (journal rows, all columns but ``seq``) is
+    appended in the same transaction, only if the worker still held it."""
+    lost = LeaseLost(f"instance {instance_id!r} is not held by worker {worker!r}")
+    update = f"UPDATE podium_instances SET {_assignments(changes)} WHERE id = ? AND owner = ?"
+    if not history:
+        await tx.send(update, [*changes.values(), instance_id, worker], or_fail=lost)
+        return
+    # The row count decides whether to append, so wait for it (no pipelining).
+    if not await tx.fetch(f"{update} RETURNING id", [*changes.values(), instance_id, worker]):
+        raise lost  # nothing written yet: the batch stays intact (see _batch)
+    await append_rows(tx, history)
 
 
 async def owners(tx: Tx) -> list[str]:
@@ -267,12 +306,24 @@ async def owners(tx: Tx) -> list[str]:
     return [row[0] for row in rows]
 
 
-def _control(record: InstanceRecord, command: str, now: datetime) -> dict[str, Any]:
-    """What ``command`` changes on ``record`` (the rules of ``Store.request``)."""
+def _control(
+    record: InstanceRecord, command: str, now: datetime
+) -> tuple[dict[str, Any], str | None]:
+    """What ``command`` changes on ``record`` (the rules of ``Store.request``), and
+    the kind of the history line that says so (None: nothing happened)."""
+    if command == RETRY:
+        if not quarantined(record):
+            return {}, None
+        # Back to pending with a clean slate; the journal stays, so it resumes by replay.
+        return {
+            "status": PENDING, "crashes": 0, "error": None, "output": None, "ended_at": None,
+            "owner": None, "lease_expires_at": None, "request": None, "wake_at": None,
+        }, RETRIED
     if record.status in ENDED:
-        return {}
+        return {}, None
     if command == RESUME and record.status == SUSPENDED:
-        return {"status": PENDING, "owner": None, "lease_expires_at": None, "request": None}
+        changes = {"status": PENDING, "owner": None, "lease_expires_at": None, "request": None}
+        return changes, RESUMED
     unattended = (
         record.owner is None or record.lease_expires_at is None or record.lease_expires_at <= now
     )
@@ -284,16 +335,22 @@ def _control(record: InstanceRecord, command: str, now: datetime) -> dict[str, A
             "owner": None,
             "lease_expires_at": None,
             "request": None,
-        }
+        }, INSTANCE_CANCELLED
     if unattended and command == SUSPEND:
         # Nobody would act on a request: a waiting instance might sleep for hours.
         if record.status == SUSPENDED:
-            return {}
-        return {"status": SUSPENDED, "owner": None, "lease_expires_at": None, "request": None}
-    return {"request": command}
+            return {}, None
+        changes = {
+            "status": SUSPENDED, "owner": None, "lease_expires_at": None, "request": None
+        }
+        return changes, INSTANCE_SUSPENDED
+    # Its worker acts on it, and writes the history line saying it did.
+    return {"request": command}, f"instance.{command}-requested"
 
 
-async def request(tx: Tx, instance_id: str, command: str) -> InstanceRecord | None:
+async def request(
+    tx: Tx, instance_id: str, command: str, by: str | None
+) -> InstanceRecord | None:
     rows = await tx.fetch(
         f"SELECT {_INSTANCE_COLUMNS} FROM podium_instances WHERE id = ?{tx.dialect.row_lock}",
         (instance_id,),
@@ -302,15 +359,19 @@ async def request(tx: Tx, instance_id: str, command: str) -> InstanceRecord | No
         return None
     record = _rows.instance_from(tx.dialect, rows[0])
     now = datetime.now(UTC)
-    changes = _control(record, command, now)
-    if not changes:
+    changes, kind = _control(record, command, now)
+    if not changes or kind is None:
         return record
+    # Every operator action is part of the instance's history (the audit trail),
+    # written in the transaction that carries it out.
+    line = JournalEntry(instance_id, "/", kind, now, {"by": by, "status": record.status})
     changes["updated_at"] = now
     encoded = _rows.instance_changes(tx.dialect, changes)
     await tx.send(
         f"UPDATE podium_instances SET {_assignments(encoded)} WHERE id = ?",
         [*encoded.values(), instance_id],
     )
+    await append_rows(tx, [_rows.journal_params(tx.dialect, line)])
     for name, value in changes.items():
         setattr(record, name, value)
     return record

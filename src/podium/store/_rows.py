@@ -11,8 +11,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from podium.limits import MAX_PAYLOAD_BYTES
 from podium.store._dialect import Dialect, dump_json
-from podium.store.base import DefinitionRecord, InstanceRecord, JournalEntry
+from podium.store.base import DefinitionRecord, InstanceRecord, JournalEntry, PayloadTooLarge
 from podium.store.schema import DEFINITIONS, INSTANCES, JOURNAL, RESOURCES, Table
 
 Row = Sequence[Any]
@@ -25,10 +26,25 @@ def encode(dialect: Dialect, kind: str, value: Any) -> Any:
     if value is None:
         return None
     if kind == "json":
-        return dialect.encode_json(dump_json(value))
+        return dialect.encode_json(_bounded(dump_json(value)))
     if kind == "time":
         return dialect.encode_time(value)
     return value
+
+
+def _bounded(text: str) -> str:
+    """``text``, unless it is more than ``MAX_PAYLOAD_BYTES`` of UTF-8 (README
+    "Limits"): one value must not swell a journal, or a batch, without bound."""
+    # A character is 1 to 4 bytes: encode only when the length leaves a doubt.
+    if len(text) * 4 > MAX_PAYLOAD_BYTES and (
+        len(text) > MAX_PAYLOAD_BYTES or len(text.encode()) > MAX_PAYLOAD_BYTES
+    ):
+        size = len(text.encode())
+        raise PayloadTooLarge(
+            f"a value of {size / 1048576:.1f} MiB is larger than the"
+            f" {MAX_PAYLOAD_BYTES / 1048576:g} MiB the store keeps"
+        )
+    return text
 
 
 def decode(dialect: Dialect, kind: str, raw: Any) -> Any:

@@ -19,9 +19,7 @@ from podium.store import _rows
 from podium.store._batch import Op, Write
 from podium.store._dialect import Dialect
 from podium.store.base import (
-    CANCEL,
-    RESUME,
-    SUSPEND,
+    COMMANDS,
     DefinitionRecord,
     InstanceRecord,
     JournalEntry,
@@ -171,19 +169,31 @@ class SQLStore(ABC):
         until = self._time(datetime.now(UTC) + timedelta(seconds=lease_seconds))
         return await self._write(lambda tx: ops.renew(tx, worker, until))
 
-    async def release(self, worker: str, instance_id: str, **changes: Any) -> None:
+    async def release(
+        self,
+        worker: str,
+        instance_id: str,
+        *,
+        history: Sequence[JournalEntry] = (),
+        **changes: Any,
+    ) -> None:
         released = {"owner": None, "lease_expires_at": None, "updated_at": datetime.now(UTC)}
         encoded = _rows.instance_changes(self.dialect, released | changes)
-        await self._write(lambda tx: ops.release(tx, worker, instance_id, encoded))
+        rows = [_rows.journal_params(self.dialect, entry) for entry in history]
+        await self._write(lambda tx: ops.release(tx, worker, instance_id, encoded, rows))
 
     async def owners(self) -> list[str]:
         self._check_open()
         return await self._read(ops.owners)
 
-    async def request(self, instance_id: str, command: str) -> InstanceRecord | None:
-        if command not in (SUSPEND, RESUME, CANCEL):
-            raise ValueError(f"unknown control request {command!r}: suspend, resume or cancel")
-        return await self._write(lambda tx: ops.request(tx, instance_id, command))
+    async def request(
+        self, instance_id: str, command: str, *, by: str | None = None
+    ) -> InstanceRecord | None:
+        if command not in COMMANDS:
+            raise ValueError(
+                f"unknown control request {command!r}: suspend, resume, cancel or retry"
+            )
+        return await self._write(lambda tx: ops.request(tx, instance_id, command, by))
 
     async def purge(self, ended_before: datetime) -> int:
         before = self._time(ended_before)

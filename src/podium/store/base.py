@@ -23,12 +23,35 @@ COMPLETED, FAULTED, CANCELLED = "completed", "faulted", "cancelled"
 ACTIVE = (PENDING, RUNNING, WAITING, SUSPENDED)
 ENDED = (COMPLETED, FAULTED, CANCELLED)
 
-# Control requests a process makes of the worker that owns an instance.
-SUSPEND, RESUME, CANCEL = "suspend", "resume", "cancel"
+# Control requests a process makes of the worker that owns an instance; RETRY
+# puts a quarantined instance back to pending.
+SUSPEND, RESUME, CANCEL, RETRY = "suspend", "resume", "cancel", "retry"
+COMMANDS = (SUSPEND, RESUME, CANCEL, RETRY)
+
+# History lines (journal kinds at position "/") for what happened to an instance
+# as a whole: operator actions, and the worker carrying out a requested one
+# (``instance.<command>-requested`` lines record the requests themselves).
+INSTANCE_SUSPENDED, RESUMED, INSTANCE_CANCELLED, RETRIED, QUARANTINED = (
+    "instance.suspended", "instance.resumed", "instance.cancelled", "instance.retried",
+    "instance.quarantined",
+)
 
 
 class StoreError(Exception):
-    """A store could not be opened or used (bad URL, unreachable server, ...)."""
+    """A store could not be opened or used (bad URL, unreachable server, ...).
+
+    ``transient``: trying again later may work (a server restarting, a lock held
+    by another process, a full disk); otherwise the store is unusable as it is (a
+    corrupt file, missing tables) and waiting will not help."""
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+class PayloadTooLarge(ValueError):
+    """A value larger than ``podium.limits.MAX_PAYLOAD_BYTES`` as JSON: refused by the
+    call that passed it, before anything is written (like a value that is not JSON)."""
 
 
 class DefinitionConflict(StoreError):
@@ -101,6 +124,12 @@ class JournalEntry:
     seq: int | None = field(default=None, compare=False)  # assigned by the store
 
 
+def quarantined(record: InstanceRecord) -> bool:
+    """Ended by quarantine: every other end (completed, faulted on its own,
+    cancelled) resets the crash counter when it is recorded."""
+    return record.status == FAULTED and record.crashes > 0
+
+
 class Store(Protocol):
     """What the engine, workers and commands need from a store."""
 
@@ -166,22 +195,41 @@ class Store(Protocol):
         ``dead_owners`` (a worker restarted under a stable id names its previous
         self there once); waiting ones whose ``wake_at`` is due. Instances the
         caller holds with a live lease are never returned again, and suspended
-        ones never at all."""
+        ones never at all.
+
+        Each claim records the journal's length (``claimed_seq``). Taking over an
+        instance another owner (or the caller's previous self) still held counts a
+        crash: ``crashes + 1`` when its journal has not grown since the previous
+        claim, else 1 (see the quarantine in ``podium.worker``)."""
 
     async def renew(self, worker: str, lease_seconds: float) -> list[InstanceRecord]:
         """Extend the leases ``worker`` holds; return those instances (with any
         pending control ``request``)."""
 
-    async def release(self, worker: str, instance_id: str, **changes: Any) -> None:
-        """Give up an instance (optionally updating it in the same commit)."""
+    async def release(
+        self,
+        worker: str,
+        instance_id: str,
+        *,
+        history: Sequence[JournalEntry] = (),
+        **changes: Any,
+    ) -> None:
+        """Give up an instance, optionally updating it and appending ``history``
+        lines in the same commit; ``LeaseLost`` (and nothing written) when
+        ``worker`` no longer holds it."""
 
     async def owners(self) -> list[str]:
         """The workers currently holding leases."""
 
-    async def request(self, instance_id: str, command: str) -> InstanceRecord | None:
-        """Ask for suspend/resume/cancel. An instance nobody runs is changed at
-        once (suspended → pending on resume; cancelled at once when not owned);
-        an owned one gets ``request`` set for its worker to act on."""
+    async def request(
+        self, instance_id: str, command: str, *, by: str | None = None
+    ) -> InstanceRecord | None:
+        """Ask for suspend/resume/cancel/retry. An instance nobody runs is changed
+        at once (suspended → pending on resume; cancelled at once when not owned);
+        an owned one gets ``request`` set for its worker to act on. ``retry``
+        puts a quarantined instance back to pending (crashes 0, journal kept) and
+        does nothing to any other. Whatever it does is appended to the instance's
+        history in the same transaction, naming ``by`` (who asked)."""
 
     async def purge(self, ended_before: datetime) -> int:
         """Delete ended instances (and their journals) that ended before a time."""

@@ -119,10 +119,16 @@ class PgTx(Tx):
 def _store_error(error: BaseException) -> BaseException:
     """The error a caller sees: psycopg's own errors become ``StoreError``."""
     if isinstance(error, psycopg.Error):
-        mapped = StoreError(f"postgresql: {error}")
+        mapped = StoreError(f"postgresql: {error}", transient=_transient(error))
         mapped.__cause__ = error
         return mapped
     return error
+
+
+def _transient(error: psycopg.Error) -> bool:
+    """A lost or refused connection (a server restarting, a pool timeout) may pass;
+    a missing table or a refused statement will not."""
+    return isinstance(error, psycopg.OperationalError | psycopg.InterfaceError)
 
 
 def _isolatable(error: BaseException) -> bool:
@@ -195,7 +201,7 @@ class PostgresStore(SQLStore):
             async with self._pool.connection() as connection:
                 return await op(PgTx(connection))
         except psycopg.Error as exc:
-            raise StoreError(f"postgresql: {exc}") from exc
+            raise StoreError(f"postgresql: {exc}", transient=_transient(exc)) from exc
 
     # writes -----------------------------------------------------------------------------
 

@@ -19,13 +19,21 @@ Group commit: writes queue up and everything pending commits in one
   wake-ups a hop to another thread costs, which dominated a durable step), and
   the connection never waits for a lock: if another process holds the file,
   the batch goes to the writer thread instead, which waits there. WAL
-  checkpoints, the one slow part, run on the writer thread too.
+  checkpoints, the one slow part, run on the writer thread (see below).
 - otherwise (``FULL`` fsyncs every commit): on the writer thread, which owns
   its own connection and resolves the callers with one ``call_soon_threadsafe``
   per batch.
 
 Reads run on a separate connection in a reader thread (WAL lets them proceed
 while a batch commits).
+
+The WAL stays bounded (README "Durability"). SQLite rewinds a WAL only once a
+checkpoint has copied all of it, and a checkpoint running alongside new commits
+never does: the WAL grew by gigabytes under a busy loop. So every few hundred
+commits the writer thread checkpoints alongside the commits, and when the WAL
+has grown past a few megabytes it finishes the job while this process's writes
+wait for it; once writes pause for a second, a TRUNCATE checkpoint empties the
+file; ``journal_size_limit`` caps what a rewound WAL keeps on disk.
 """
 
 from __future__ import annotations
@@ -35,9 +43,10 @@ import contextlib
 import queue
 import sqlite3
 import threading
+import time
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -53,9 +62,17 @@ T = TypeVar("T")
 
 _SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
 _CHECKPOINT = "checkpoint"  # a writer-thread job, queued among writes
-# Inline commits between two WAL checkpoints (SQLite's own default is every
-# 1,000 pages; a commit here is a few pages).
+# Inline commits, or writes, between two WAL checkpoints (SQLite's own default is
+# every 1,000 pages; a commit here is a few pages, a write about one).
 _CHECKPOINT_EVERY = 200
+_CHECKPOINT_EVERY_WRITES = 1000
+# Writes paused this long: the writer thread truncates the WAL to nothing.
+_IDLE_SECONDS = 1.0
+# A WAL of more pages than this (4 KiB each) is checkpointed entirely, so that
+# it starts over.
+_WAL_REWIND_FRAMES = 1000
+# What a rewound WAL may keep on disk (SQLite truncates it to this size).
+_WAL_SIZE_LIMIT = 16 * 1024 * 1024
 
 
 class SqliteTx(Tx):
@@ -82,10 +99,21 @@ class SqliteTx(Tx):
 def _store_error(error: BaseException) -> BaseException:
     """The error a caller sees: SQLite's own errors become ``StoreError``."""
     if isinstance(error, sqlite3.Error):
-        mapped = StoreError(f"sqlite: {error}")
+        mapped = StoreError(f"sqlite: {error}", transient=_transient(error))
         mapped.__cause__ = error
         return mapped
     return error
+
+
+def _transient(error: sqlite3.Error) -> bool:
+    """Whether trying again later may succeed: a lock held by another process, an
+    I/O error or a full disk may pass; a corrupt file ("database disk image is
+    malformed", "file is not a database") or a missing table will not."""
+    return isinstance(error, sqlite3.OperationalError) and "no such" not in str(error)
+
+
+def _busy(error: sqlite3.Error) -> bool:
+    return getattr(error, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 def _isolatable(error: BaseException) -> bool:
@@ -129,6 +157,15 @@ class SqliteStore(SQLStore):
         self._pending: list[Write] = []
         self._flush_scheduled = False
         self._commits_since_checkpoint = 0
+        self._writes_since_checkpoint = 0
+        # Set while the writer thread checkpoints: writes then queue behind it, so
+        # that the checkpoint finishes and the WAL can be rewound (module docstring).
+        self._checkpointing = threading.Event()
+        # A checkpoint is queued and not done yet: while the writer thread lags
+        # (a busy machine), inline commits stop after a while and queue behind it.
+        self._checkpoint_queued = threading.Event()
+        self._commits = 0  # by either thread; compared, never exact
+        self._last_commit = 0.0  # time.monotonic() of the latest commit
         self._writer: threading.Thread | None = None
         self._reader: ThreadPoolExecutor | None = None
         self._read_tx: SqliteTx | None = None
@@ -151,8 +188,9 @@ class SqliteStore(SQLStore):
                     # uncommitted rows is what keeps the reader from blocking on them.
                     connection.execute("PRAGMA read_uncommitted = ON")
             else:
-                connection.execute("PRAGMA journal_mode = WAL")
+                self._enter_wal(connection)
                 connection.execute(f"PRAGMA synchronous = {self._synchronous}")
+                connection.execute(f"PRAGMA journal_size_limit = {_WAL_SIZE_LIMIT}")
                 if self._inline:
                     # Checkpoints run on the writer thread, never inside a commit
                     # made on the event loop (see _flush_inline).
@@ -161,6 +199,23 @@ class SqliteStore(SQLStore):
             connection.close()
             raise
         return connection
+
+    def _enter_wal(self, connection: sqlite3.Connection) -> None:
+        """``PRAGMA journal_mode = WAL``, waiting (up to the busy timeout) for other
+        processes opening the same new file: switching a file to WAL needs it to
+        itself, and SQLite answers "database is locked" at once instead of calling
+        the busy handler when several processes try together."""
+        deadline = time.monotonic() + self._busy_timeout
+        pause = 0.002
+        while True:
+            try:
+                connection.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if not _busy(exc) or time.monotonic() + pause > deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)
 
     async def open(self) -> None:
         """Start the writer, apply migrations, then open the read connection."""
@@ -232,12 +287,12 @@ class SqliteStore(SQLStore):
         try:
             return drive(op(self._read_tx))
         except sqlite3.Error as exc:
-            raise StoreError(f"sqlite: {exc}") from exc
+            raise StoreError(f"sqlite: {exc}", transient=_transient(exc)) from exc
 
     # writes -----------------------------------------------------------------------------
 
     def _submit(self, write: Write) -> None:
-        if self._loop_tx is None:
+        if self._loop_tx is None or self._held_back():
             self._queue.put(write)
             return
         self._pending.append(write)
@@ -253,7 +308,8 @@ class SqliteStore(SQLStore):
         if self._pending:
             self._flush_scheduled = True
             asyncio.get_running_loop().call_soon(self._flush_inline)
-        if tx is None:  # closed meanwhile: the thread finishes the work
+        if tx is None or self._held_back():
+            # Closed meanwhile, or a checkpoint runs: the thread does the work next.
             for write in batch:
                 self._queue.put(write)
             return
@@ -267,9 +323,22 @@ class SqliteStore(SQLStore):
         _settle_all(list(zip((w.future for w in batch), self._commit(tx, batch, begun=True),
                              strict=True)))
         self._commits_since_checkpoint += 1
-        if self._commits_since_checkpoint >= _CHECKPOINT_EVERY:
-            self._commits_since_checkpoint = 0
+        self._writes_since_checkpoint += len(batch)
+        if not self._checkpoint_queued.is_set() and (
+            self._commits_since_checkpoint >= _CHECKPOINT_EVERY
+            or self._writes_since_checkpoint >= _CHECKPOINT_EVERY_WRITES
+        ):
+            self._commits_since_checkpoint = self._writes_since_checkpoint = 0
+            self._checkpoint_queued.set()
             self._queue.put(_CHECKPOINT)
+
+    def _held_back(self) -> bool:
+        """Whether inline commits wait for the writer thread's checkpoint: while it
+        holds writes, or when it lags so far behind that the WAL would grow on."""
+        return self._checkpointing.is_set() or (
+            self._checkpoint_queued.is_set()
+            and self._writes_since_checkpoint >= 2 * _CHECKPOINT_EVERY_WRITES
+        )
 
     def _write_loop(self) -> None:
         try:
@@ -278,16 +347,22 @@ class SqliteStore(SQLStore):
             self._fail_queued(f"cannot open {self._target}: {exc}", exc)
             return
         tx = SqliteTx(connection)
+        truncated_at = self._commits
         try:
             stop = False
             while not stop:
-                first = self._queue.get()
+                try:
+                    first = self._queue.get(timeout=_IDLE_SECONDS)
+                except queue.Empty:
+                    if self._commits != truncated_at and self._idle():
+                        truncated_at = self._commits
+                        self._checkpoint(connection, "TRUNCATE")
+                    continue
                 if first is None:
                     break
                 if first == _CHECKPOINT:
-                    # PASSIVE: copies what it can without blocking any writer.
-                    with contextlib.suppress(sqlite3.Error):
-                        connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                    self._checkpoint(connection, "PASSIVE")
+                    self._checkpoint_queued.clear()
                     continue
                 assert isinstance(first, Write)
                 batch = [first]
@@ -305,13 +380,58 @@ class SqliteStore(SQLStore):
         finally:
             connection.close()
 
+    def _idle(self) -> bool:
+        return time.monotonic() - self._last_commit >= _IDLE_SECONDS
+
+    def _checkpoint(self, connection: sqlite3.Connection, mode: str) -> None:
+        """Copy the WAL into the database.
+
+        PASSIVE runs alongside this process's commits and never waits for anyone.
+        Commits made meanwhile are not copied, so under steady load the WAL is
+        never entirely checkpointed, and SQLite rewinds only a WAL that is: once
+        it holds more than ``_WAL_REWIND_FRAMES`` pages, a RESTART checkpoint
+        copies the rest while this process's writes wait (briefly: PASSIVE did
+        the bulk), and the next commit starts the WAL over. TRUNCATE (when idle)
+        also empties the file. Both wait a moment at most for other processes,
+        then try again later, rather than hold up this process's writes behind
+        a long reader."""
+        try:
+            if mode == "PASSIVE":
+                _, frames, _ = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                if frames <= _WAL_REWIND_FRAMES:
+                    return
+                mode = "RESTART"
+            with self._writes_held():
+                connection.execute("PRAGMA busy_timeout = 100")
+                try:
+                    connection.execute(f"PRAGMA wal_checkpoint({mode})").fetchall()
+                finally:
+                    connection.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
+        except sqlite3.Error:
+            pass  # busy or failing: the next checkpoint tries again
+
+    @contextlib.contextmanager
+    def _writes_held(self) -> Iterator[None]:
+        """This process's writes queue up behind the writer thread meanwhile."""
+        self._checkpointing.set()
+        try:
+            yield
+        finally:
+            self._checkpointing.clear()
+
     def _commit(self, tx: SqliteTx, batch: list[Write], begun: bool = False) -> list[Outcome]:
         connection = tx.connection
+        changed = connection.total_changes
         try:
             if not begun:
                 connection.execute("BEGIN IMMEDIATE")
             outcomes = drive(run_batch(tx, batch, ops.append_rows))
             connection.execute("COMMIT")
+            if connection.total_changes != changed:
+                # Only commits that wrote something: an idle worker's claims change
+                # nothing, and must not keep the WAL from being truncated.
+                self._commits += 1
+                self._last_commit = time.monotonic()
             return outcomes
         except Exception as exc:
             if connection.in_transaction:
@@ -325,7 +445,8 @@ class SqliteStore(SQLStore):
         while (write := self._queue.get()) is not None:
             if not isinstance(write, Write):
                 continue
-            error = StoreError(message)
+            transient = isinstance(cause, sqlite3.Error) and _transient(cause)
+            error = StoreError(message, transient=transient)
             error.__cause__ = cause
             self._resolve([write], [(None, error)])
 
