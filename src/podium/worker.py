@@ -36,7 +36,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from podium.engine.errors import RUNTIME, WorkflowError
-from podium.engine.execution import Execution, execute
+from podium.engine.execution import Execution, execute, internal_error
 from podium.engine.journal import FAULTED as TASK_FAULTED
 from podium.engine.journal import HistoryFull, JournalUnavailable
 from podium.engine.state import Instance
@@ -195,16 +195,6 @@ def keeper(runtime: Runtime) -> LeaseKeeper:
     return found
 
 
-def internal_error(exc: BaseException) -> WorkflowError:
-    """The fault of an instance that a bug (or the machine) stopped: it says so,
-    rather than leave the instance ``running`` for ever."""
-    if isinstance(exc, MemoryError):
-        detail = ("the instance ran out of memory (the worker's --max-memory, or the"
-                  " machine's); it was stopped here")
-    else:
-        detail = (f"internal error: {type(exc).__name__}: {exc} (a bug in podium, not in the"
-                  " workflow; the worker's log has the traceback)")
-    return WorkflowError(RUNTIME, title="Internal Error", detail=detail, instance="/")
 
 
 async def run_durable(runtime: Runtime, instance: Instance, record: InstanceRecord) -> Execution:
@@ -245,7 +235,7 @@ async def run_durable(runtime: Runtime, instance: Instance, record: InstanceReco
             raise cause from None
         except Exception as exc:
             log.exception("internal error running %s", record.id)
-            execution = Execution(record.id, FAULTED, error=internal_error(exc))
+            execution = Execution(record.id, FAULTED, error=internal_error(exc, "/"))
         if execution.status == SUSPENDED:
             history.append(_line(runtime, record.id, INSTANCE_SUSPENDED, status=RUNNING))
         return await _record_end(runtime, held, record, execution, history)

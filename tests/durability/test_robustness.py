@@ -133,7 +133,9 @@ BIG = """
 document: {dsl: '1.0.3', namespace: robust, name: big, version: '1.0.0'}
 do:
   - big:
-      set: {blob: '${ "x" * 9000000 }'}
+      # Each half within what an expression may build (8 MiB); together too large
+      # to record.
+      set: {a: '${ "x" * 5000000 }', b: '${ "y" * 5000000 }'}
   - after: {set: {after: true}}
 """
 
@@ -143,7 +145,7 @@ do:
   - guard:
       try:
         - big:
-            set: {blob: '${ "x" * 9000000 }'}
+            set: {a: '${ "x" * 5000000 }', b: '${ "y" * 5000000 }'}
       catch:
         errors: {with: {type: https://serverlessworkflow.io/spec/1.0.0/errors/runtime}}
         as: problem

@@ -60,7 +60,12 @@ async def test_an_unexpected_exception_faults_the_instance(
     assert error.status == 500
     assert error.instance == "/do/1/group/do/0/broken"
     detail = error.detail or ""
-    assert detail.startswith(f"internal error: {kind.__name__} in task /do/1/group/do/0/broken")
+    if kind is MemoryError:  # the machine's doing, not a bug: said so
+        assert detail.startswith("the instance ran out of memory in task /do/1/group/do/0/broken")
+    else:
+        assert detail.startswith(
+            f"internal error: {kind.__name__} in task /do/1/group/do/0/broken"
+        )
     assert "Traceback" not in detail
     logged = [r for r in caplog.records if r.name.startswith("podium")]
     assert logged and logged[0].exc_info is not None  # the traceback is the operator's

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from podium.engine.errors import WorkflowError
+from podium.engine.errors import RUNTIME, WorkflowError
 from podium.engine.journal import Parked
 from podium.engine.runner import FAILED_TASK, deadline, run_workflow, timeout_seconds
 from podium.engine.state import Instance
@@ -99,13 +99,18 @@ async def execute(instance: Instance, resumed: bool = False) -> Execution:
 
 
 def internal_error(exc: BaseException, where: str) -> WorkflowError:
-    """The runtime error an unexpected exception becomes."""
-    message = str(exc)
-    if len(message) > 200:
-        message = message[:200] + "..."
-    return WorkflowError.runtime(
-        f"internal error: {type(exc).__name__} in task {where}"
-        + (f" ({message})" if message else "")
-        + "; the instance cannot continue (the operator's log has the details)",
-        where,
-    )
+    """The runtime error an unexpected exception becomes (the engine's net here,
+    the worker's around it): it says so, rather than leave the instance running."""
+    if isinstance(exc, MemoryError):
+        detail = (f"the instance ran out of memory in task {where} (the worker's"
+                  " --max-memory cap, or the machine's); it was stopped there")
+    else:
+        message = str(exc)
+        if len(message) > 200:
+            message = message[:200] + "..."
+        detail = (
+            f"internal error: {type(exc).__name__} in task {where}"
+            + (f" ({message})" if message else "")
+            + "; the instance cannot continue (the operator's log has the details)"
+        )
+    return WorkflowError(RUNTIME, title="Internal Error", detail=detail, instance=where)
