@@ -1,7 +1,7 @@
 """A worker in its own process, for crash tests (they ``kill -9`` it).
 
     python -m tests.support.worker_process --store URL --ready FILE [--worker-id ID]
-        [--lease 2] [--park-after 5] [--poll 0.1] [--concurrency 16]
+        [--lease 2] [--park-after 5] [--poll 0.1] [--concurrency 16] [--allow-run KINDS]
 
 Runs ``podium.worker.Worker`` (the Python API, not the CLI) until SIGTERM or
 SIGINT. Without ``--worker-id`` the id is the default ``host:pid``, so a worker
@@ -19,6 +19,7 @@ import logging
 import signal
 from pathlib import Path
 
+from podium.config import Settings, parse_allow_run
 from podium.runtime import Runtime
 from podium.store import open_store
 from podium.worker import Worker
@@ -27,7 +28,10 @@ from podium.worker import Worker
 async def main(arguments: argparse.Namespace) -> None:
     store = open_store(arguments.store)
     await store.open()
-    runtime = Runtime(store=store, worker_id=arguments.worker_id, lease_seconds=arguments.lease)
+    runtime = Runtime(
+        store=store, worker_id=arguments.worker_id, lease_seconds=arguments.lease,
+        settings=Settings(allow_run=parse_allow_run(arguments.allow_run)),
+    )
     worker = Worker(
         runtime, concurrency=arguments.concurrency, poll_seconds=arguments.poll,
         park_after=arguments.park_after,
@@ -53,6 +57,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--park-after", type=float, default=5.0)
     parser.add_argument("--poll", type=float, default=0.1)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--allow-run", default="", help="process kinds run tasks may start")
     return parser.parse_args(argv)
 
 
