@@ -21,7 +21,7 @@ from tests.hostile.harness import HostileRunner
 PROBLEM = re.compile(r"^generated\.yaml:\d+:\d+: /\S*: .+")
 
 EXAMPLES = settings(
-    max_examples=60, deadline=None, derandomize=True,
+    max_examples=200, deadline=None, derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 
@@ -55,18 +55,16 @@ JQ = [
     "until(. > 3; . + 1)", "if . then 1 else 2 end", "try error catch .", "$__loc__",
     "{(.a): 1}", ".[\"a\"]", "1 / 0", "[.[] | select(. > 1)]",
 ]
-expressions = st.one_of(
-    st.sampled_from(JQ),
-    st.text(alphabet=".[]{}()|,;:$+-*/%\"abcdefx0123456789 <>=!?@#\\", max_size=24),
-).map(lambda text: "${ " + text + " }")
+# Expressions that compile: a document with one that does not is refused whole, and
+# would never run. Noise comes from the text damage below.
+expressions = st.sampled_from(JQ).map(lambda text: "${ " + text + " }")
 
+# Durations that load; those refused at load come from the text damage below.
 durations = st.one_of(
-    st.sampled_from(["PT0S", "PT0.01S", "PT0.05S", "PT1S", "P99999999999999D", "-PT1S", "PT",
-                     "P", "PT1.5.S", "P1Y", '${ "PT0.01S" }', '${ "P99999999999D" }',
-                     "${ .missing }", "${ 5 }"]),
-    st.fixed_dictionaries({"milliseconds": st.integers(-5, 30)}, optional={
-        "seconds": st.integers(-1, 1), "days": st.sampled_from([0, 10**9, 10**20]),
-    }),
+    st.sampled_from(["PT0S", "PT0.01S", "PT0.05S", "PT1S", "P1Y", '${ "PT0.01S" }',
+                     '${ "P99999999999D" }', "${ .missing }", "${ 5 }", "${ -1 }"]),
+    st.fixed_dictionaries({"milliseconds": st.integers(0, 30)}, optional={
+        "seconds": st.integers(0, 1)}),
 )
 names = st.from_regex(r"[a-z][a-z0-9]{0,6}", fullmatch=True)
 values = st.one_of(json_values, expressions)
@@ -81,7 +79,7 @@ def task_lists(tasks: st.SearchStrategy[dict[str, Any]]) -> st.SearchStrategy[li
 def with_common(kind: st.SearchStrategy[dict[str, Any]]) -> st.SearchStrategy[dict[str, Any]]:
     extras = st.fixed_dictionaries({}, optional={
         "if": expressions, "timeout": st.builds(lambda d: {"after": d}, durations),
-        "then": st.one_of(names, st.sampled_from(["continue", "exit", "end"])),
+        "then": st.sampled_from(["continue", "exit", "end"]),
         "input": st.builds(lambda e: {"from": e}, expressions),
         "output": st.builds(lambda e: {"as": e}, expressions),
         "export": st.builds(lambda e: {"as": e}, expressions),
@@ -144,7 +142,8 @@ def documents(draw: st.DrawFn) -> str:
 DAMAGE = [
     "!foo ", "!!binary ", "!!set ", "&a ", "*a", "? [a, b]\n: ", "~: ", "\x07", "\x1b[2J",
     "[" * 300, "{" * 300, ",", "}", "]", "\t", "99999999999999999999999", "NaN", ".inf",
-    "<<: *a", "'", '"', "\\u0000", "${", "\ufeff",
+    "<<: *a", "'", '"', "\\u0000", "${", "\ufeff", "${ ]", "${ def f: f; f }", "P99999999999999D",
+    "-PT1S", "${ until(false; .) }", '"then": "nowhere", ', '"days": 100000000000, ',
 ]
 
 

@@ -105,6 +105,8 @@ BAD_INPUTS = {
 @pytest.mark.parametrize("how", ["inline", "file"])
 def test_a_hostile_input_is_refused(text: str, how: str, write: Callable[[str, str], Path],
                                     tmp_path: Path) -> None:
+    if how == "inline" and len(text) > 100_000:
+        text = text[:10_000] + text[-10_000:]  # one argument holds at most 128 KiB
     workflow = write(d.one_task("echo", "      set: {v: '${ . }'}\n"))
     given = text if how == "inline" else "@" + str(write(text, "input.json"))
     for command in (["run", str(workflow)],
