@@ -428,6 +428,8 @@ class Worker:
         self._first_claim = True
         self._stopping = False
         self._failing_since: float | None = None
+        # A takeover this worker runs alone (see _claim), until it makes progress.
+        self._alone: str | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         """Work until ``stop`` is set; then release what is held (it resumes
@@ -527,20 +529,50 @@ class Worker:
     # claiming and running ------------------------------------------------------------------
 
     async def _claim(self, free: int) -> int:
-        """Claim and start up to ``free`` instances; return how many started."""
+        """Claim and start up to ``free`` instances; return how many started.
+
+        An instance quarantined must have stopped its worker by itself: a
+        takeover that already crashed (whose next crash could be its last) is a
+        *suspect* and runs alone in a worker, so that if it stops this one too,
+        the crash is its own and no neighbour's (README "Poison instances"). A
+        worker holding nothing takes a suspect before anything else; one with
+        suspects waiting finishes what it runs first; a suspect that records
+        progress, or waits for a timer, is one no longer and runs beside others."""
         store = self.runtime._store()
         me = self.runtime.worker_id
+        if self._alone is not None and not self._cleared(self._alone):
+            return 0
+        self._alone = None
         dead = [o for o in await store.owners() if _dead_locally(o, me)]
         if self._first_claim and not keeper(self.runtime).held:
             # A worker restarted under a stable --worker-id takes back at once
             # what its previous incarnation held.
             dead.append(me)
-        claimed = await store.claim(me, free, self.runtime.lease_seconds, dead)
         self._first_claim = False
+        lease, suspects = self.runtime.lease_seconds, max(self.max_crashes - 2, 0)
+        if not self.running:
+            taken = await store.claim(me, 1, lease, dead, suspects=suspects, only_suspects=True)
+            if taken:
+                self._alone = taken[0].id
+                self._start(taken[0])
+                return 1
+        elif await store.suspects_waiting(me, dead, suspects=suspects):
+            return 0  # finish what runs, then take one alone
+        claimed = await store.claim(me, free, lease, dead, suspects=suspects)
         for record in claimed:
             if record.id not in self.running:  # else: its expired lease, renewed
                 self._start(record)
         return len(claimed)
+
+    def _cleared(self, instance_id: str) -> bool:
+        """Whether the suspect run alone is one no longer: it ended or parked,
+        recorded progress, or waits for a timer (nothing runs for it)."""
+        if instance_id not in self.running:
+            return True
+        held = keeper(self.runtime).held.get(instance_id)
+        if held is None:
+            return False
+        return held.instance.journal.appended > 0 or held.instance.sleeping > 0
 
     def _start(self, record: InstanceRecord) -> None:
         task = asyncio.ensure_future(self._run(record))

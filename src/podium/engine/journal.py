@@ -77,8 +77,8 @@ class Journal:
     """The journal of one instance: what is recorded, and recording more."""
 
     __slots__ = (
-        "_count", "_history", "_outcomes", "_secrets", "_started", "_stored", "_timers",
-        "enabled", "instance_id", "redactor", "references", "store", "worker",
+        "_count", "_history", "_loaded", "_outcomes", "_secrets", "_started", "_stored",
+        "_timers", "enabled", "instance_id", "redactor", "references", "store", "worker",
     )
 
     # Entries one instance may record (README "Limits"); a class attribute so that
@@ -122,6 +122,12 @@ class Journal:
                 self._stored[_key(entry.kind, entry.position)] = entry
             elif entry.kind == STARTED:
                 self._started.add(entry.position)
+        self._loaded = self._count
+
+    @property
+    def appended(self) -> int:
+        """Entries this process recorded: more than none is progress."""
+        return self._count - self._loaded
 
     @property
     def replaying(self) -> bool:

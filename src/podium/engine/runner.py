@@ -102,7 +102,11 @@ async def sleep(run: TaskRun, position: str, seconds: float) -> None:
         wake_at = min([due, *run.instance.deadlines])
         if (wake_at - datetime.now(UTC)).total_seconds() > park_after:
             raise Parked("waiting", wake_at)
-    await asyncio.sleep(remaining)
+    run.instance.sleeping += 1  # nothing runs for it meanwhile (see podium.worker)
+    try:
+        await asyncio.sleep(remaining)
+    finally:
+        run.instance.sleeping -= 1
 
 
 @contextlib.contextmanager

@@ -53,7 +53,8 @@ class Instance:
     # Set while the instance may run; cleared while it is suspended.
     running: asyncio.Event = field(default_factory=asyncio.Event)
     extensions: list[tuple[str, Extension]] = field(default_factory=list)
-    waits: int = 0  # tasks waiting for time right now
+    waits: int = 0  # wait tasks waiting for time right now
+    sleeping: int = 0  # durable timers being awaited right now (waits, retry delays)
     journal: Journal = field(default_factory=lambda: Journal(""))
     # Durable runs leave memory when suspended, and when a timer is further
     # away than this many seconds (None: stay in memory).

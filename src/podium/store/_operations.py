@@ -256,21 +256,48 @@ RETURNING {columns}"""
 _QUALIFIED_INSTANCE_COLUMNS = ", ".join(f"podium_instances.{name}" for name in INSTANCES.names)
 
 
+def _suspect(worker: str, dead_owners: Sequence[str]) -> tuple[str, list[Any]]:
+    """SQL for "a takeover that crashed before": another owner (or the caller's
+    previous self) held it when it stopped, and ``crashes`` reached the bound
+    given as the last parameter (``Store.claim``'s ``suspects``)."""
+    if worker in dead_owners:  # restarted: its own leases are its previous self's
+        return "(owner IS NOT NULL AND crashes >= ?)", []
+    return "(owner IS NOT NULL AND owner <> ? AND crashes >= ?)", [worker]
+
+
 async def claim(
-    tx: Tx, worker: str, limit: int, now: Any, lease_until: Any, dead_owners: Sequence[str]
+    tx: Tx, worker: str, limit: int, now: Any, lease_until: Any, dead_owners: Sequence[str],
+    suspects: int | None = None, only_suspects: bool = False,
 ) -> list[InstanceRecord]:
     marks = _marks(len(dead_owners))
+    claimable = _CLAIMABLE.format(dead=f" OR owner IN ({marks})" if dead_owners else "")
+    params: list[Any] = [worker, lease_until, now, worker, *dead_owners, now, now, *dead_owners]
+    if suspects is not None:
+        suspect, suspect_params = _suspect(worker, dead_owners)
+        claimable += f" AND {'' if only_suspects else 'NOT '}{suspect}"
+        params += [*suspect_params, suspects]
     sql = _CLAIM.format(
         dead_again=f" OR podium_instances.owner IN ({marks})" if dead_owners else "",
-        claimable=_CLAIMABLE.format(dead=f" OR owner IN ({marks})" if dead_owners else ""),
+        claimable=claimable,
         skip_locked=tx.dialect.skip_locked,
         columns=_QUALIFIED_INSTANCE_COLUMNS,
     )
-    rows = await tx.fetch(
-        sql, [worker, lease_until, now, worker, *dead_owners, now, now, *dead_owners, limit]
-    )
+    rows = await tx.fetch(sql, [*params, limit])
     records = [_rows.instance_from(tx.dialect, row) for row in rows]
     return sorted(records, key=lambda r: (r.created_at, r.id))  # RETURNING has no order
+
+
+async def suspects_waiting(
+    tx: Tx, worker: str, now: Any, dead_owners: Sequence[str], suspects: int
+) -> bool:
+    dead = f" OR owner IN ({_marks(len(dead_owners))})" if dead_owners else ""
+    suspect, suspect_params = _suspect(worker, dead_owners)
+    rows = await tx.fetch(
+        f"SELECT 1 FROM podium_instances WHERE {_CLAIMABLE.format(dead=dead)}"
+        f" AND {suspect} LIMIT 1",
+        [now, now, *dead_owners, *suspect_params, suspects],
+    )
+    return bool(rows)
 
 
 async def renew(tx: Tx, worker: str, lease_until: Any) -> list[InstanceRecord]:

@@ -156,14 +156,26 @@ class SQLStore(ABC):
     # leases and control -------------------------------------------------------------------
 
     async def claim(
-        self, worker: str, limit: int, lease_seconds: float, dead_owners: Sequence[str] = ()
+        self, worker: str, limit: int, lease_seconds: float, dead_owners: Sequence[str] = (),
+        *, suspects: int | None = None, only_suspects: bool = False,
     ) -> list[InstanceRecord]:
         if limit <= 0:
             return []
         now = datetime.now(UTC)
         at, until = self._time(now), self._time(now + timedelta(seconds=lease_seconds))
         dead = list(dead_owners)
-        return await self._write(lambda tx: ops.claim(tx, worker, limit, at, until, dead))
+        return await self._write(
+            lambda tx: ops.claim(tx, worker, limit, at, until, dead, suspects, only_suspects)
+        )
+
+    async def suspects_waiting(
+        self, worker: str, dead_owners: Sequence[str] = (), *, suspects: int = 1
+    ) -> bool:
+        self._check_open()
+        at, dead = self._time(datetime.now(UTC)), list(dead_owners)
+        return await self._read(
+            lambda tx: ops.suspects_waiting(tx, worker, at, dead, suspects)
+        )
 
     async def renew(self, worker: str, lease_seconds: float) -> list[InstanceRecord]:
         until = self._time(datetime.now(UTC) + timedelta(seconds=lease_seconds))

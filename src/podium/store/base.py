@@ -188,7 +188,8 @@ class Store(Protocol):
     # leases and control -------------------------------------------------------------------
 
     async def claim(
-        self, worker: str, limit: int, lease_seconds: float, dead_owners: Sequence[str] = ()
+        self, worker: str, limit: int, lease_seconds: float, dead_owners: Sequence[str] = (),
+        *, suspects: int | None = None, only_suspects: bool = False,
     ) -> list[InstanceRecord]:
         """Take up to ``limit`` instances to run, setting ``owner`` and the lease:
         pending ones; active ones whose lease expired or whose owner is in
@@ -197,10 +198,20 @@ class Store(Protocol):
         caller holds with a live lease are never returned again, and suspended
         ones never at all.
 
+        ``suspects``: a takeover (an instance another owner, or the caller's
+        previous self, held when it stopped) whose ``crashes`` reached this many
+        is a *suspect*; such a claim leaves suspects out, or with
+        ``only_suspects`` takes only them (a worker runs them alone).
+
         Each claim records the journal's length (``claimed_seq``). Taking over an
         instance another owner (or the caller's previous self) still held counts a
         crash: ``crashes + 1`` when its journal has not grown since the previous
         claim, else 1 (see the quarantine in ``podium.worker``)."""
+
+    async def suspects_waiting(
+        self, worker: str, dead_owners: Sequence[str] = (), *, suspects: int = 1
+    ) -> bool:
+        """Whether ``claim(..., suspects=n, only_suspects=True)`` would find one."""
 
     async def renew(self, worker: str, lease_seconds: float) -> list[InstanceRecord]:
         """Extend the leases ``worker`` holds; return those instances (with any
