@@ -29,7 +29,9 @@ from tests.support.postgres import PostgresServer
 
 ROOT = Path(__file__).resolve().parents[2]
 HEALTHY = 40
-LEASE = "2"
+# Killed workers are seen dead at once (same host, pid gone); the lease only has
+# to outlast a loaded machine's slow renewals, or a live owner loses instances.
+LEASE = "5"
 
 HEALTHY_WORKFLOW = """
 document: {dsl: '1.0.3', namespace: chaos, name: healthy, version: '1.0.0'}

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from tests.hostile.harness import HostileRunner
 
-PROBLEM = re.compile(r"^generated\.yaml:\d+:\d+: /\S*: .+")
+PROBLEM = re.compile(r"^generated\.yaml:\d+:\d+: /.*: .+")
 
 EXAMPLES = settings(
     max_examples=200, deadline=None, derandomize=True,
