@@ -20,6 +20,7 @@ from typing import Any
 
 from podium.engine.errors import AUTHORIZATION, RUNTIME, WorkflowError
 from podium.engine.secret_refs import (
+    MARKER,
     MalformedReference,
     SecretReferences,
     SecretUnavailable,
@@ -27,7 +28,8 @@ from podium.engine.secret_refs import (
 )
 from podium.limits import MAX_HISTORY_ENTRIES
 from podium.secrets import Redactor
-from podium.store.base import JournalEntry, Store, StoreError
+from podium.store._dialect import dump_json
+from podium.store.base import JournalEntry, Serialized, Store, StoreError
 
 COMPLETED, FAULTED, STARTED, RETRIED, TIMER = (
     "task.completed", "task.faulted", "task.started", "task.retried", "timer",
@@ -211,7 +213,9 @@ class Journal:
         await self._append(batch, data)
         if kind in (COMPLETED, FAULTED):
             # What replay in this process gets back: the data itself.
-            self._outcomes[position] = replace(entry, data=data)
+            self._outcomes[position] = JournalEntry(
+                self.instance_id, position, kind, entry.at, data, self.worker
+            )
         elif kind == TIMER:
             self._timers[position] = datetime.fromisoformat(data["due"])
 
@@ -249,9 +253,30 @@ class Journal:
             position=position,
             kind=kind,
             at=datetime.now(UTC),
-            data=self.references.encode(data),
+            data=_Stored(data, self.references),
             worker=self.worker,
         )
+
+
+class _Stored(Serialized):
+    """Journaled data, serialized when the store writes it: secret values as
+    references, strings that begin with the marker escaped (``secret_refs``).
+    Serializing first makes the common case one pass: an instance that read no
+    secret and whose text holds no marker is written as it is."""
+
+    __slots__ = ("data", "references")
+
+    def __init__(self, data: Any, references: SecretReferences) -> None:
+        self.data = data
+        self.references = references
+
+    def to_json(self) -> str:
+        text = dump_json(self.data)
+        if self.references or MARKER in text:
+            encoded = self.references.encode(self.data)
+            if encoded is not self.data:
+                text = dump_json(encoded)
+        return text
 
 
 def _key(kind: str, position: str) -> str:

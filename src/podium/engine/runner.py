@@ -237,6 +237,8 @@ async def run_task(
         if task.export is not None or instance.context is not context_before:
             outcome["context"] = instance.context
         await journal.record(position, COMPLETED, outcome)
+        # That append waited for the store: the loop ran others meanwhile.
+        instance.yielded_at = time.monotonic()
     lifecycle.task_event("completed", "completedAt", reference, "completed", output=run.output)
     return run.output, directive
 

@@ -13,7 +13,13 @@ from typing import Any
 
 from podium.limits import MAX_PAYLOAD_BYTES
 from podium.store._dialect import Dialect, dump_json
-from podium.store.base import DefinitionRecord, InstanceRecord, JournalEntry, PayloadTooLarge
+from podium.store.base import (
+    DefinitionRecord,
+    InstanceRecord,
+    JournalEntry,
+    PayloadTooLarge,
+    Serialized,
+)
 from podium.store.schema import DEFINITIONS, INSTANCES, JOURNAL, RESOURCES, Table
 
 Row = Sequence[Any]
@@ -26,7 +32,8 @@ def encode(dialect: Dialect, kind: str, value: Any) -> Any:
     if value is None:
         return None
     if kind == "json":
-        return dialect.encode_json(_bounded(dump_json(value)))
+        text = value.to_json() if isinstance(value, Serialized) else dump_json(value)
+        return dialect.encode_json(_bounded(text))
     if kind == "time":
         return dialect.encode_time(value)
     return value

@@ -104,6 +104,17 @@ class InstanceRecord:
     claimed_seq: int | None = None  # journal length at the last claim
 
 
+class Serialized:
+    """A value for a JSON column that knows its own JSON text: the store writes
+    ``to_json()`` instead of serializing the value (the journal uses it to check
+    the text it writes for secrets and markers in one pass)."""
+
+    __slots__ = ()
+
+    def to_json(self) -> str:
+        raise NotImplementedError  # pragma: no cover - every subclass defines it
+
+
 @dataclass(frozen=True)
 class JournalEntry:
     """One line of an instance's history.
