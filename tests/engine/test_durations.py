@@ -14,8 +14,6 @@ import pytest
 
 from tests.engine.harness import ERRORS, execute, fault, of_type, run
 
-pytestmark = pytest.mark.usefixtures("hard_timeout")
-
 TIMEOUT = ERRORS + "timeout"
 EXPRESSION = ERRORS + "expression"
 CONFIGURATION = ERRORS + "configuration"

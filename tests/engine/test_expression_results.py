@@ -15,8 +15,6 @@ from podium.expressions import Evaluator
 from podium.limits import MAX_DEPTH, MAX_PAYLOAD_BYTES
 from tests.engine.harness import ERRORS, fault, run, workflow
 
-pytestmark = pytest.mark.usefixtures("hard_timeout")
-
 EXPRESSION = ERRORS + "expression"
 DBL_MAX = 1.7976931348623157e308
 

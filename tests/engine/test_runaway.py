@@ -9,16 +9,12 @@ import asyncio
 import time
 from pathlib import Path
 
-import pytest
-
 from podium import Runtime, load
 from podium.config import Settings
 from podium.store import open_store
 from tests.durability.helpers import ended, working
 from tests.engine.harness import ERRORS, fault, run, runtime, workflow
 from tests.expressions.helpers import alive, busy_children
-
-pytestmark = pytest.mark.usefixtures("hard_timeout")
 
 TIMEOUT = ERRORS + "timeout"
 EXPRESSION = ERRORS + "expression"

@@ -27,8 +27,6 @@ from podium.expressions.sandbox import (
 )
 from tests.expressions.helpers import alive, busy_children
 
-pytestmark = pytest.mark.usefixtures("hard_timeout")
-
 SMALL_MEMORY = 256 * 1024 * 1024
 
 
