@@ -58,6 +58,7 @@ NAMES = sorted(
     for pattern in ("call-*.yaml", "run-*.yaml", "authentication-*.yaml")
     for path in EXAMPLES.glob(pattern)
 )
+CONTAINERS = [name for name in NAMES if "container" in (EXAMPLES / name).read_text()]
 
 # Examples that cannot run here, with the reason. Keep it short and honest.
 SKIP: dict[str, str] = {}
@@ -142,7 +143,15 @@ def env(request: pytest.FixtureRequest, fake_services: FakeServices,
     return Env(fake_services, oauth_server, tmp_path, engine)
 
 
-@pytest.mark.parametrize("name", NAMES)
+# Real containers share one podman: their tests run in one test process, so that
+# one test's clean-up never removes another's container (pyproject: loadgroup).
+ONE_PODMAN = pytest.mark.xdist_group("containers")
+
+
+@pytest.mark.parametrize(
+    "name",
+    [pytest.param(name, marks=ONE_PODMAN) if name in CONTAINERS else name for name in NAMES],
+)
 async def test_spec_example(name: str, env: Env) -> None:
     if name in SKIP:
         pytest.skip(SKIP[name])
@@ -408,7 +417,6 @@ def _broker(env: Env) -> Broker:
 
 # run --------------------------------------------------------------------------------------
 
-CONTAINERS = [name for name in NAMES if "container" in (EXAMPLES / name).read_text()]
 
 
 async def _container(env: Env, name: str) -> None:

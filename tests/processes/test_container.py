@@ -26,6 +26,10 @@ from tests.support.containers import GREETING, Engine
 
 ALLOWED = Settings(allow_run=frozenset({"container"}))
 
+# Real containers share one podman: their tests run in one test process, so that
+# one test's clean-up never removes another's container (pyproject: loadgroup).
+pytestmark = pytest.mark.xdist_group("containers")
+
 
 def using(engine: str | Path) -> Settings:
     return Settings(allow_run=frozenset({"container"}), container_engine=str(engine))
@@ -252,7 +256,7 @@ async def test_a_timeout_kills_the_container(container_engine: Engine) -> None:
     )
     with pytest.raises(WorkflowError) as caught:
         await run(document, settings=using(container_engine.path))
-    assert caught.value.type == TIMEOUT
+    assert caught.value.type == TIMEOUT, caught.value
     await until(lambda: status_of(container_engine, name) != "running")
 
 
