@@ -532,12 +532,13 @@ class Worker:
         """Claim and start up to ``free`` instances; return how many started.
 
         An instance quarantined must have stopped its worker by itself: a
-        takeover that already crashed (whose next crash could be its last) is a
-        *suspect* and runs alone in a worker, so that if it stops this one too,
-        the crash is its own and no neighbour's (README "Poison instances"). A
-        worker holding nothing takes a suspect before anything else; one with
-        suspects waiting finishes what it runs first; a suspect that records
-        progress, or waits for a timer, is one no longer and runs beside others."""
+        takeover that crashed before is a *suspect* and runs alone in a worker,
+        so that if it stops this one too, the crash is its own and no
+        neighbour's; only such crashes count towards quarantine (README "Poison
+        instances"). A worker holding nothing takes a suspect before anything
+        else; one with suspects waiting finishes what it runs first; a suspect
+        that records progress, or waits for a timer, is one no longer and runs
+        beside others."""
         store = self.runtime._store()
         me = self.runtime.worker_id
         if self._alone is not None and not self._cleared(self._alone):
@@ -549,16 +550,16 @@ class Worker:
             # what its previous incarnation held.
             dead.append(me)
         self._first_claim = False
-        lease, suspects = self.runtime.lease_seconds, max(self.max_crashes - 2, 0)
+        lease = self.runtime.lease_seconds
         if not self.running:
-            taken = await store.claim(me, 1, lease, dead, suspects=suspects, only_suspects=True)
+            taken = await store.claim(me, 1, lease, dead, alone=True)
             if taken:
                 self._alone = taken[0].id
                 self._start(taken[0])
                 return 1
-        elif await store.suspects_waiting(me, dead, suspects=suspects):
+        elif await store.suspects_waiting(me, dead):
             return 0  # finish what runs, then take one alone
-        claimed = await store.claim(me, free, lease, dead, suspects=suspects)
+        claimed = await store.claim(me, free, lease, dead, alone=False)
         for record in claimed:
             if record.id not in self.running:  # else: its expired lease, renewed
                 self._start(record)

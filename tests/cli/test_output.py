@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 import typer
+import typer.rich_utils  # imported before FORCE_COLOR is set: see terminal()
 from typer.testing import CliRunner
 
 from podium.cli import app
@@ -144,7 +145,11 @@ def test_tables_show_data_escaped_and_never_as_markup(tmp_path: Path, sqlite: st
 
 
 def terminal(*args: str, columns: int) -> list[str]:
-    """stdout of a command as a terminal ``columns`` wide shows it, colours removed."""
+    """stdout of a command as a terminal ``columns`` wide shows it, colours removed.
+
+    typer reads FORCE_COLOR once, when ``typer.rich_utils`` is first imported:
+    imported above, not here while FORCE_COLOR is set, or every later command
+    in this test process would print colours."""
     result = CliRunner(env={"COLUMNS": str(columns), "FORCE_COLOR": "1"}).invoke(app, args)
     assert result.exit_code == 0, result.output
     return [ANSI.sub("", line) for line in result.stdout.splitlines()]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import signal
 import subprocess
 import sys
@@ -45,10 +44,21 @@ class CliResult:
         )
 
 
-def _limits(memory: int) -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+# The limits are set by a tiny Python that then becomes the command (exec), not
+# by a preexec_fn: forking this process (gRPC's threads run in it) to run Python
+# in the child before exec can abort in gRPC's fork handlers.
+_LIMITED = (
+    "import os, resource, sys; m = int(sys.argv[1]); "
+    "resource.setrlimit(resource.RLIMIT_AS, (m, m)); "
     # A core dump of a 2 GB process would take the test's time and the disk.
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    "resource.setrlimit(resource.RLIMIT_CORE, (0, 0)); "
+    "os.execv(sys.executable, [sys.executable, *sys.argv[2:]])"
+)
+
+
+def limited(memory: int, *argv: str) -> list[str]:
+    """``python ARGV...`` within ``memory`` bytes of address space."""
+    return [sys.executable, "-c", _LIMITED, str(memory), *argv]
 
 
 def podium(
@@ -65,10 +75,9 @@ def podium(
     environment.update(env or {})
     started = time.monotonic()
     process = subprocess.Popen(
-        [sys.executable, "-c", "from podium.cli import main; main()", *args],
+        limited(memory, "-c", "from podium.cli import main; main()", *args),
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        cwd=cwd or ROOT, env=environment, preexec_fn=lambda: _limits(memory),
-        start_new_session=True,
+        cwd=cwd or ROOT, env=environment, start_new_session=True,
     )
     try:
         out, err = process.communicate(stdin.encode() if stdin is not None else None, timeout)
@@ -132,10 +141,9 @@ class HostileRunner:
     def _child(self) -> subprocess.Popen[str]:
         if self._process is None or self._process.poll() is not None:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "tests.hostile.runner"],
+                limited(self.memory, "-m", "tests.hostile.runner"),
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                cwd=ROOT, text=True, preexec_fn=lambda: _limits(self.memory),
-                start_new_session=True,
+                cwd=ROOT, text=True, start_new_session=True,
             )
         return self._process
 

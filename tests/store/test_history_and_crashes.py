@@ -77,6 +77,32 @@ async def test_a_takeover_after_progress_starts_a_new_series(store: Store) -> No
     assert await claim_one(store, "w4") == (2, 2)
 
 
+async def test_only_a_crash_of_a_run_alone_counts_beyond_the_first(store: Store) -> None:
+    """Claims that isolate suspects (as workers make them): a run in company that
+    stopped may have been stopped by a neighbour, so it makes the instance a
+    suspect (1) and no more; each run alone that stops without progress counts."""
+    record = instance()
+    await store.create_instance(record)
+    (first,) = await store.claim("w1", 1, EXPIRED, alone=False)
+    assert (first.crashes, first.claimed_alone) == (0, 0)
+    await expire()
+    # Taken over in company: not yet a suspect when claimed (no crash then).
+    (second,) = await store.claim("w2", 1, EXPIRED, alone=False)
+    assert (second.crashes, second.claimed_alone) == (1, 0)
+    await expire()
+    # A suspect now: a claim in company leaves it out; one alone takes it.
+    assert await store.suspects_waiting("w3")
+    assert await store.claim("w3", 1, EXPIRED, alone=False) == []
+    (third,) = await store.claim("w3", 1, EXPIRED, alone=True)
+    assert (third.crashes, third.claimed_alone) == (1, 1)  # w2 ran in company
+    await expire()
+    (fourth,) = await store.claim("w4", 1, EXPIRED, alone=True)
+    assert (fourth.crashes, fourth.claimed_alone) == (2, 1)  # w3 ran it alone
+    await expire()
+    (fifth,) = await store.claim("w5", 1, EXPIRED, alone=True)
+    assert fifth.crashes == 3
+
+
 async def test_a_clean_release_is_no_crash(store: Store) -> None:
     record = instance()
     await store.create_instance(record)

@@ -235,17 +235,22 @@ _CLAIMABLE = f"""status IN ({_literals((PENDING, RUNNING, WAITING))}) AND (
 # The crash counter (README "Poison instances"). A claim that takes an instance
 # over (someone else's lease, or its own from before a restart: the run before
 # did not end cleanly) compares the journal's length with the one recorded at
-# the previous claim: unchanged, the instance stopped its worker without making
-# progress (crashes + 1); grown, it did progress (this crash is the first of a
-# new series). Every claim records the length, looked up once per row through
-# the journal's primary key; SET expressions read the row as it was.
+# the previous claim. A run alone (``claimed_alone``) that stopped its worker
+# without progress counts a crash (``crashes + 1``); with progress, this crash is
+# the first of a new series (1). A run in company that stopped makes the
+# instance a suspect (at least 1) but counts no further: the crash may have been
+# a neighbour's. Every claim records the length, looked up once per row through
+# the journal's primary key, and whether it runs alone; SET reads the row as it was.
 _CLAIM = """UPDATE podium_instances SET owner = ?, lease_expires_at = ?, updated_at = ?,
   crashes = CASE WHEN podium_instances.owner IS NOT NULL
       AND (podium_instances.owner <> ?{dead_again}) THEN
-        CASE WHEN COALESCE(podium_instances.claimed_seq, 0) = claimable.seq
+        CASE WHEN podium_instances.claimed_alone = 0
+          THEN CASE WHEN podium_instances.crashes < 1 THEN 1 ELSE podium_instances.crashes END
+        WHEN COALESCE(podium_instances.claimed_seq, 0) = claimable.seq
           THEN podium_instances.crashes + 1 ELSE 1 END
       ELSE podium_instances.crashes END,
-  claimed_seq = claimable.seq
+  claimed_seq = claimable.seq,
+  claimed_alone = ?
 FROM (SELECT id,
     (SELECT COALESCE(MAX(seq), 0) FROM podium_journal WHERE instance_id = candidate.id) AS seq
   FROM podium_instances candidate WHERE {claimable}
@@ -257,25 +262,28 @@ _QUALIFIED_INSTANCE_COLUMNS = ", ".join(f"podium_instances.{name}" for name in I
 
 
 def _suspect(worker: str, dead_owners: Sequence[str]) -> tuple[str, list[Any]]:
-    """SQL for "a takeover that crashed before": another owner (or the caller's
-    previous self) held it when it stopped, and ``crashes`` reached the bound
-    given as the last parameter (``Store.claim``'s ``suspects``)."""
+    """SQL for a *suspect*: a takeover (another owner, or the caller's previous
+    self, held it when it stopped) that crashed before (``Store.claim``'s ``alone``)."""
     if worker in dead_owners:  # restarted: its own leases are its previous self's
-        return "(owner IS NOT NULL AND crashes >= ?)", []
-    return "(owner IS NOT NULL AND owner <> ? AND crashes >= ?)", [worker]
+        return "(owner IS NOT NULL AND crashes >= 1)", []
+    return "(owner IS NOT NULL AND owner <> ? AND crashes >= 1)", [worker]
 
 
 async def claim(
     tx: Tx, worker: str, limit: int, now: Any, lease_until: Any, dead_owners: Sequence[str],
-    suspects: int | None = None, only_suspects: bool = False,
+    alone: bool | None = None,
 ) -> list[InstanceRecord]:
     marks = _marks(len(dead_owners))
     claimable = _CLAIMABLE.format(dead=f" OR owner IN ({marks})" if dead_owners else "")
-    params: list[Any] = [worker, lease_until, now, worker, *dead_owners, now, now, *dead_owners]
-    if suspects is not None:
+    # Without isolation (None), every run counts as alone: every takeover counts.
+    params: list[Any] = [
+        worker, lease_until, now, worker, *dead_owners, 0 if alone is False else 1,
+        now, now, *dead_owners,
+    ]
+    if alone is not None:
         suspect, suspect_params = _suspect(worker, dead_owners)
-        claimable += f" AND {'' if only_suspects else 'NOT '}{suspect}"
-        params += [*suspect_params, suspects]
+        claimable += f" AND {'' if alone else 'NOT '}{suspect}"
+        params += suspect_params
     sql = _CLAIM.format(
         dead_again=f" OR podium_instances.owner IN ({marks})" if dead_owners else "",
         claimable=claimable,
@@ -287,15 +295,13 @@ async def claim(
     return sorted(records, key=lambda r: (r.created_at, r.id))  # RETURNING has no order
 
 
-async def suspects_waiting(
-    tx: Tx, worker: str, now: Any, dead_owners: Sequence[str], suspects: int
-) -> bool:
+async def suspects_waiting(tx: Tx, worker: str, now: Any, dead_owners: Sequence[str]) -> bool:
     dead = f" OR owner IN ({_marks(len(dead_owners))})" if dead_owners else ""
     suspect, suspect_params = _suspect(worker, dead_owners)
     rows = await tx.fetch(
         f"SELECT 1 FROM podium_instances WHERE {_CLAIMABLE.format(dead=dead)}"
         f" AND {suspect} LIMIT 1",
-        [now, now, *dead_owners, *suspect_params, suspects],
+        [now, now, *dead_owners, *suspect_params],
     )
     return bool(rows)
 

@@ -157,7 +157,7 @@ class SQLStore(ABC):
 
     async def claim(
         self, worker: str, limit: int, lease_seconds: float, dead_owners: Sequence[str] = (),
-        *, suspects: int | None = None, only_suspects: bool = False,
+        *, alone: bool | None = None,
     ) -> list[InstanceRecord]:
         if limit <= 0:
             return []
@@ -165,17 +165,13 @@ class SQLStore(ABC):
         at, until = self._time(now), self._time(now + timedelta(seconds=lease_seconds))
         dead = list(dead_owners)
         return await self._write(
-            lambda tx: ops.claim(tx, worker, limit, at, until, dead, suspects, only_suspects)
+            lambda tx: ops.claim(tx, worker, limit, at, until, dead, alone)
         )
 
-    async def suspects_waiting(
-        self, worker: str, dead_owners: Sequence[str] = (), *, suspects: int = 1
-    ) -> bool:
+    async def suspects_waiting(self, worker: str, dead_owners: Sequence[str] = ()) -> bool:
         self._check_open()
         at, dead = self._time(datetime.now(UTC)), list(dead_owners)
-        return await self._read(
-            lambda tx: ops.suspects_waiting(tx, worker, at, dead, suspects)
-        )
+        return await self._read(lambda tx: ops.suspects_waiting(tx, worker, at, dead))
 
     async def renew(self, worker: str, lease_seconds: float) -> list[InstanceRecord]:
         until = self._time(datetime.now(UTC) + timedelta(seconds=lease_seconds))

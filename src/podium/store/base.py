@@ -103,6 +103,7 @@ class InstanceRecord:
     parent_position: str | None = None
     crashes: int = 0  # worker stops without progress (see the quarantine in podium.worker)
     claimed_seq: int | None = None  # journal length at the last claim
+    claimed_alone: int = 0  # 1: the last claim took it to run alone (a suspect)
 
 
 class Serialized(ABC):
@@ -201,7 +202,7 @@ class Store(Protocol):
 
     async def claim(
         self, worker: str, limit: int, lease_seconds: float, dead_owners: Sequence[str] = (),
-        *, suspects: int | None = None, only_suspects: bool = False,
+        *, alone: bool | None = None,
     ) -> list[InstanceRecord]:
         """Take up to ``limit`` instances to run, setting ``owner`` and the lease:
         pending ones; active ones whose lease expired or whose owner is in
@@ -210,20 +211,21 @@ class Store(Protocol):
         caller holds with a live lease are never returned again, and suspended
         ones never at all.
 
-        ``suspects``: a takeover (an instance another owner, or the caller's
-        previous self, held when it stopped) whose ``crashes`` reached this many
-        is a *suspect*; such a claim leaves suspects out, or with
-        ``only_suspects`` takes only them (a worker runs them alone).
+        ``alone``: a *suspect* is a takeover (an instance another owner, or the
+        caller's previous self, held when it stopped) that crashed before
+        (``crashes`` at least 1); ``alone=False`` leaves suspects out, ``True``
+        takes only them, for the caller to run each alone (``claimed_alone``).
+        Only a crash of a run alone counts beyond the first: a takeover after a
+        run in company leaves ``crashes`` at least 1 but counts no further.
+        ``None`` takes both and counts every takeover without progress.
 
         Each claim records the journal's length (``claimed_seq``). Taking over an
         instance another owner (or the caller's previous self) still held counts a
         crash: ``crashes + 1`` when its journal has not grown since the previous
         claim, else 1 (see the quarantine in ``podium.worker``)."""
 
-    async def suspects_waiting(
-        self, worker: str, dead_owners: Sequence[str] = (), *, suspects: int = 1
-    ) -> bool:
-        """Whether ``claim(..., suspects=n, only_suspects=True)`` would find one."""
+    async def suspects_waiting(self, worker: str, dead_owners: Sequence[str] = ()) -> bool:
+        """Whether ``claim(..., alone=True)`` would find an instance."""
 
     async def renew(self, worker: str, lease_seconds: float) -> list[InstanceRecord]:
         """Extend the leases ``worker`` holds; return those instances (with any

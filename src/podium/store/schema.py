@@ -117,6 +117,9 @@ INSTANCES = Table(
         # The journal length when the instance was last claimed: a takeover that
         # finds it unchanged knows the previous run made no progress.
         Column("claimed_seq", "integer"),
+        # 1 when the last claim took it to run alone (a suspect, podium.worker):
+        # only a crash of such a run is the instance's own.
+        Column("claimed_alone", "integer", False, default="0"),
     ),
     primary_key=("id",),
     unique=("key",),

@@ -17,6 +17,7 @@ def statements(dialect: Dialect) -> list[str]:
     return [
         add_column_statement(INSTANCES, "crashes", dialect),
         add_column_statement(INSTANCES, "claimed_seq", dialect),
+        add_column_statement(INSTANCES, "claimed_alone", dialect),
         add_column_statement(DEFINITIONS, "resources", dialect),
         *create_statements(dialect, RESOURCES),
     ]
