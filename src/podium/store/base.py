@@ -137,6 +137,73 @@ class JournalEntry:
     seq: int | None = field(default=None, compare=False)  # assigned by the store
 
 
+@dataclass(frozen=True)
+class EventRecord:
+    """One CloudEvent in the inbox. ``key`` orders arrivals (a ULID taken when it
+    was stored); ``consumers`` (filled by ``list_events`` only) are the instances
+    it was delivered to, as ``instance_id`` strings."""
+
+    key: str
+    source: str
+    id: str
+    type: str
+    subject: str | None
+    received_at: datetime
+    event: dict[str, Any]  # structured (JSON) form
+    origin: str | None = None
+    dispatched_at: datetime | None = None
+    consumers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SubscriptionRecord:
+    """A waiting listener: an instance's ``listen`` at ``position`` (or a schedule's
+    ``on``, ``instance_id`` = ``schedule:<namespace>/<name>``). ``types`` are the
+    event types it may accept (``"*"``: any); ``spec`` is what the matcher needs
+    (``podium.events.matching``); ``state`` the correlation values bound so far."""
+
+    instance_id: str
+    position: str
+    types: tuple[str, ...]
+    spec: dict[str, Any]
+    state: dict[str, Any] | None
+    created_at: datetime
+    deadline: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """An event matched for a subscription, waiting in its mailbox until the
+    instance consumes it. ``matched``: ``{"filters": [...], "until": [...],
+    "keys": {...}}`` (which filters it satisfied, correlation values)."""
+
+    instance_id: str
+    position: str
+    event_key: str
+    event: dict[str, Any]
+    matched: dict[str, Any]
+    delivered_at: datetime
+    consumed_at: datetime | None = None
+
+
+@dataclass
+class ScheduleRecord:
+    """The schedule of a deployed workflow (one per namespace/name: the highest
+    version that declares one)."""
+
+    namespace: str
+    name: str
+    version: str
+    kind: str  # every | cron | after | on
+    spec: dict[str, Any]
+    next_due: datetime | None
+    owner: str | None
+    lease_expires_at: datetime | None
+    last_due: datetime | None
+    last_instance: str | None
+    updated_at: datetime
+
+
 def quarantined(record: InstanceRecord) -> bool:
     """Ended by quarantine: every other end (completed, faulted on its own,
     cancelled) resets the crash counter when it is recorded."""
@@ -257,4 +324,86 @@ class Store(Protocol):
         history in the same transaction, naming ``by`` (who asked)."""
 
     async def purge(self, ended_before: datetime) -> int:
-        """Delete ended instances (and their journals) that ended before a time."""
+        """Delete ended instances (and their journals, subscriptions and mailboxes)
+        that ended before a time, and inbox events received before it."""
+
+    # events (podium.events) ----------------------------------------------------------------
+
+    async def put_events(
+        self, events: Sequence[Mapping[str, Any]], origin: str | None = None
+    ) -> list[EventRecord | None]:
+        """Store CloudEvents (structured form, already validated) in the inbox, in
+        one transaction, in the given order; for each, its record, or None when an
+        event with the same source+id is stored already (kept as it was)."""
+
+    async def list_events(
+        self, *, type: str | None = None, since: datetime | None = None, limit: int = 100
+    ) -> list[EventRecord]:
+        """Newest first, with ``consumers`` filled in."""
+
+    async def undispatched(self, limit: int) -> list[EventRecord]:
+        """Events not yet dispatched, oldest first."""
+
+    async def subscriptions_for(self, types: Sequence[str]) -> list[SubscriptionRecord]:
+        """The subscriptions accepting any of these event types, or any type ("*");
+        one record per subscription (instance_id, position), its ``types`` all of them."""
+
+    async def dispatch(
+        self,
+        event_keys: Sequence[str],
+        deliveries: Sequence[Delivery],
+        states: Mapping[tuple[str, str], dict[str, Any] | None] = {},
+        *,
+        deadline: datetime | None = None,
+    ) -> None:
+        """One transaction: insert ``deliveries`` (one already there is kept), set
+        the ``state`` of subscriptions (by instance_id, position), mark the events
+        dispatched, and make every waiting instance that got a delivery due now (a
+        parked one is claimed and consumes its mailbox). ``deadline``: the caller's
+        dispatcher lease expiry; nothing is written when it passed."""
+
+    async def subscribe(self, record: SubscriptionRecord) -> None:
+        """Record a subscription (idempotent: the same instance and position again
+        replaces its rows but keeps their ``state`` when the new one has none)."""
+
+    async def unsubscribe(self, instance_id: str, position: str) -> None:
+        """Remove a subscription; its mailbox rows stay (history of who consumed what)."""
+
+    async def get_subscriptions(self, instance_id: str) -> list[SubscriptionRecord]:
+        """An instance's subscriptions (what it waits for)."""
+
+    async def mailbox(self, instance_id: str, position: str) -> list[Delivery]:
+        """Deliveries to a subscription not yet consumed, in arrival order."""
+
+    async def consume(self, instance_id: str, position: str, event_keys: Sequence[str]) -> None:
+        """Mark deliveries consumed (the instance journaled or skipped them)."""
+
+    # named leases ---------------------------------------------------------------------------
+
+    async def acquire_lease(self, name: str, owner: str, seconds: float) -> bool:
+        """Take or renew the lease ``name`` for ``seconds``: True if ``owner`` holds
+        it now (it was free, expired, or already its own)."""
+
+    async def release_lease(self, name: str, owner: str) -> None: ...
+
+    # schedules (podium.scheduling) ----------------------------------------------------------
+
+    async def put_schedule(self, record: ScheduleRecord) -> None:
+        """Create or replace the schedule of namespace/name (keeping its lease)."""
+
+    async def delete_schedule(self, namespace: str, name: str) -> None: ...
+
+    async def list_schedules(self) -> list[ScheduleRecord]: ...
+
+    async def claim_schedules(
+        self, owner: str, lease_seconds: float, now: datetime
+    ) -> list[ScheduleRecord]:
+        """Take the lease of every schedule due by ``now`` (next_due <= now) that
+        nobody else holds; the caller fires each and calls ``fired``."""
+
+    async def fired(
+        self, namespace: str, name: str, owner: str, *, due: datetime,
+        next_due: datetime | None, instance_id: str | None,
+    ) -> bool:
+        """Record a fire (``last_due``, ``last_instance``), set the next due time and
+        release the lease; False (nothing written) if ``owner`` lost the lease."""

@@ -28,6 +28,7 @@ class Column:
 class Index:
     name: str
     columns: tuple[str, ...]
+    unique: bool = False
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,102 @@ JOURNAL = Table(
 )
 
 
+# Events and schedules (README "Events", ARCHITECTURE "Events and schedules").
+
+# The inbox: every CloudEvent that entered the store (published, ingested from
+# NATS or HTTP, emitted by an instance), once per source+id (CloudEvents' own
+# uniqueness rule). ``key`` orders arrivals (a ULID taken when it was stored);
+# ``dispatched_at`` is set once the dispatcher matched it against subscriptions.
+EVENTS = Table(
+    "podium_events",
+    (
+        _text("key", False),
+        _text("source", False),
+        _text("id", False),
+        _text("type", False),
+        _text("subject"),
+        _time("received_at", False),
+        _json("event", False),  # the whole event, CloudEvents JSON (structured) form
+        _text("origin"),  # who stored it: cli, nats, http, instance:<id>, api
+        _time("dispatched_at"),
+    ),
+    primary_key=("key",),
+    indexes=(
+        Index("podium_events_source_id", ("source", "id"), unique=True),
+        # the dispatcher takes undispatched events in arrival order
+        Index("podium_events_dispatched", ("dispatched_at", "key")),
+        Index("podium_events_type", ("type", "received_at")),
+        Index("podium_events_received", ("received_at",)),
+    ),
+)
+
+# What a waiting listener (an instance's `listen` at a position, or a
+# definition's `schedule.on`, owner "schedule:<namespace>/<name>") wants: one row
+# per event type it may accept ("*" when a filter does not name one literally),
+# so that an arriving event is matched against the rows of its type only.
+SUBSCRIPTIONS = Table(
+    "podium_subscriptions",
+    (
+        _text("instance_id", False),
+        _text("position", False),
+        _text("event_type", False),
+        _json("spec", False),  # strategy, filters (expectations evaluated), read mode
+        _json("state"),  # correlation values bound so far (the dispatcher's)
+        _time("created_at", False),
+        _time("deadline"),  # when the listen times out, if it does
+    ),
+    primary_key=("instance_id", "position", "event_type"),
+    indexes=(Index("podium_subscriptions_type", ("event_type",)),),
+)
+
+# The mailbox of each subscription: events the dispatcher matched for it, in
+# arrival order (event_key); the instance marks them consumed once it has
+# journaled them (or decided to skip them).
+DELIVERIES = Table(
+    "podium_deliveries",
+    (
+        _text("instance_id", False),
+        _text("position", False),
+        _text("event_key", False),
+        _json("event", False),
+        _json("matched"),  # {"filters": [i...], "until": [i...], "keys": {name: value}}
+        _time("delivered_at", False),
+        _time("consumed_at"),
+    ),
+    primary_key=("instance_id", "position", "event_key"),
+    indexes=(Index("podium_deliveries_event", ("event_key",)),),
+)
+
+# One row per scheduled workflow (namespace/name): the version that owns the
+# schedule (the highest deployed), when it fires next, and who fires it.
+SCHEDULES = Table(
+    "podium_schedules",
+    (
+        _text("namespace", False),
+        _text("name", False),
+        _text("version", False),
+        _text("kind", False),  # every | cron | after | on
+        _json("spec", False),  # the document's `schedule` block
+        _time("next_due"),  # NULL: fired by events (on), or waiting for a run to end (after)
+        _text("owner"),
+        _time("lease_expires_at"),
+        _time("last_due"),
+        _text("last_instance"),
+        _time("updated_at", False),
+    ),
+    primary_key=("namespace", "name"),
+    indexes=(Index("podium_schedules_due", ("next_due",)),),
+)
+
+# Named leases for work one process at a time does for everybody (the event
+# dispatcher): whoever holds an unexpired lease does it.
+LEASES = Table(
+    "podium_leases",
+    (_text("name", False), _text("owner", False), _time("expires_at", False)),
+    primary_key=("name",),
+)
+
+
 def column_definition(dialect: Dialect, column: Column) -> str:
     """``name TYPE [NOT NULL] [DEFAULT x]``, for CREATE TABLE and ADD COLUMN."""
     text = f"{column.name} {dialect.types[column.kind]}"
@@ -177,7 +274,8 @@ def create_statements(dialect: Dialect, table: Table) -> list[str]:
     body = ",\n  ".join(lines)
     statements = [f"CREATE TABLE IF NOT EXISTS {table.name} (\n  {body}\n)"]
     statements.extend(
-        f"CREATE INDEX IF NOT EXISTS {index.name} ON {table.name} ({', '.join(index.columns)})"
+        f"CREATE {'UNIQUE ' if index.unique else ''}INDEX IF NOT EXISTS {index.name}"
+        f" ON {table.name} ({', '.join(index.columns)})"
         for index in table.indexes
     )
     return statements

@@ -1,0 +1,68 @@
+"""What tasks need from the process that runs them (ARCHITECTURE "Layers").
+
+The engine never imports its hosts (``podium.runtime``, ``podium.worker``): a
+task that must reach beyond its own instance (wait for events, publish one)
+asks the host through this protocol, which the runtime implements in memory or
+over a store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from podium.engine.state import Instance
+
+CloudEvent = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Received:
+    """An event delivered to a listener: which of its filters it satisfied
+    (indices into the strategy's filters, and into ``until``'s), and the
+    correlation values it carries (``podium.events.matching``)."""
+
+    key: str  # unique per event (its inbox key, or an in-memory counter)
+    event: CloudEvent
+    filters: tuple[int, ...] = ()
+    until: tuple[int, ...] = ()
+    keys: dict[str, Any] = field(default_factory=dict)
+
+
+class Mailbox(Protocol):
+    """The events delivered to one listener (an instance's ``listen`` at a position)."""
+
+    async def take(self) -> list[Received]:
+        """What arrived and was not consumed yet, in arrival order (may be empty)."""
+
+    async def wait(self, seconds: float | None) -> None:
+        """Return when more may have arrived, or after ``seconds``."""
+
+    async def consumed(self, received: Sequence[Received]) -> None:
+        """These were journaled (consumed or skipped): never hand them out again."""
+
+    async def close(self) -> None:
+        """The listener is done: stop matching events for it."""
+
+    @property
+    def parks(self) -> bool:
+        """True when the instance should leave memory while nothing arrived (a
+        worker's instance: a delivery makes it due again)."""
+
+
+class Host(Protocol):
+    """The services of the process running an instance that tasks may ask for."""
+
+    async def subscribe(
+        self, instance: Instance, position: str, spec: dict[str, Any], types: Sequence[str],
+        deadline: Any = None,
+    ) -> Mailbox:
+        """Start matching arriving events for a listener (idempotent for the same
+        instance and position: a replayed listen finds its mailbox as it was)."""
+
+    async def publish(self, instance: Instance, event: CloudEvent) -> None:
+        """Deliver an event an instance emitted (already journaled, with its id):
+        to this host's inbox and transports; a second publish of the same
+        source+id is stored once."""
