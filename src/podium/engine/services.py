@@ -14,6 +14,7 @@ from podium.events.bus import EventBus
 from podium.expressions.sandbox import Sandbox
 
 if TYPE_CHECKING:
+    from podium.engine.host import Host
     from podium.runtime import Runtime
 
 
@@ -29,5 +30,7 @@ class Services:
     resource_cache: dict[str, str] = field(default_factory=dict)
     # The runtime itself, for tasks that start other instances (subflows).
     runtime: Runtime | None = None
+    # What listen/emit ask of the process running them (engine.host).
+    host: Host | None = None
     # Where unbounded expressions run (child processes, started when first needed).
     sandbox: Sandbox = field(default_factory=Sandbox)
