@@ -6,7 +6,7 @@ import asyncio
 import functools
 import os
 import socket
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -22,6 +22,7 @@ from podium.dsl import Definition, load
 from podium.dsl.strict_json import payload_problem
 from podium.engine.errors import WorkflowError
 from podium.engine.execution import Execution, execute
+from podium.engine.host import Mailbox
 from podium.engine.journal import Journal
 from podium.engine.lifecycle import Lifecycle, Listener
 from podium.engine.schemas import SchemaCache
@@ -29,12 +30,22 @@ from podium.engine.secret_refs import SecretReferences
 from podium.engine.services import Services
 from podium.engine.state import Instance
 from podium.events.bus import EventBus, InProcessBus
+from podium.events.dispatcher import Dispatcher, StoreMailbox
+from podium.events.matching import CloudEvent, Matcher
+from podium.events.memory import MemoryHub
 from podium.expressions import Evaluator
 from podium.expressions.sandbox import Sandbox
 from podium.registry import Registry
 from podium.resources import fetch
 from podium.secrets import SecretStore, redacting
-from podium.store.base import PENDING, RUNNING, DefinitionRecord, InstanceRecord, Store
+from podium.store.base import (
+    PENDING,
+    RUNNING,
+    DefinitionRecord,
+    InstanceRecord,
+    Store,
+    SubscriptionRecord,
+)
 
 WorkflowSource = Definition | str | Path | Mapping[str, Any]
 
@@ -94,6 +105,11 @@ class Runtime:
             sandbox=Sandbox(timeout=settings.expression_timeout),
         )
         self.services.runtime = self
+        self.services.host = self
+        # Listeners: matched in memory without a store, else by the dispatcher.
+        self.matcher = Matcher(Evaluator("strict", self.services.sandbox))
+        self._hub = MemoryHub(self.matcher)
+        self._dispatcher: Dispatcher | None = None
         # Every request of the client, redirect hops included, passes the egress
         # policy (also a client the caller gave: the policy is the operator's).
         egress.guard(self.services.http, settings)
@@ -112,6 +128,8 @@ class Runtime:
         await self.aclose()
 
     async def aclose(self) -> None:
+        if self._dispatcher is not None:
+            await self._dispatcher.aclose()
         await self.services.sandbox.aclose()
         if self._own_client:
             await self.services.http.aclose()
@@ -243,6 +261,46 @@ class Runtime:
     async def _schema_text(self, definition: Definition, uri: str, where: str) -> str:
         """A JSON schema ``resource`` of ``definition``, read like every resource."""
         return await fetch(uri, definition, self.services, where)
+
+    # host: events (engine.host) --------------------------------------------------------
+
+    @property
+    def dispatcher(self) -> Dispatcher:
+        """Matches stored events to listeners (podium.events.dispatcher); runs in
+        this process once something listens here, or under ``podium worker``."""
+        if self._dispatcher is None:
+            self._dispatcher = Dispatcher(self._store(), self.worker_id, self.matcher)
+        return self._dispatcher
+
+    async def subscribe(
+        self, instance: Instance, position: str, spec: dict[str, Any], types: Sequence[str],
+        deadline: datetime | None = None,
+    ) -> Mailbox:
+        if self.store is None or not instance.journal.enabled:
+            return self._hub.subscribe(instance.id, position, spec)
+        await self.store.subscribe(SubscriptionRecord(
+            instance.id, position, tuple(types), spec, None, datetime.now(UTC), deadline,
+        ))
+        dispatcher = self.dispatcher
+        dispatcher.ensure_running()
+        # A worker's instance leaves memory while it waits; one run here waits here.
+        return StoreMailbox(self.store, dispatcher, instance.id, position,
+                            parks=instance.park_after is not None)
+
+    async def publish(self, instance: Instance, event: CloudEvent) -> None:
+        await self.publish_event(event, origin=f"instance:{instance.id}")
+
+    async def publish_event(self, event: CloudEvent, origin: str = "api") -> bool:
+        """Deliver a CloudEvent (structured form) to the listeners: with a store,
+        into its inbox (False when the same source+id is stored already); without,
+        to the listeners waiting in this process right now."""
+        await self.services.bus.publish(event)
+        if self.store is None:
+            await self._hub.deliver(event)
+            return True
+        stored = await self.store.put_events([event], origin)
+        self.dispatcher.notify()
+        return stored[0] is not None
 
     def _store(self) -> Store:
         if self.store is None:

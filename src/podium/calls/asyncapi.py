@@ -302,36 +302,5 @@ def _located(location: str | None, message: dict[str, Any]) -> Any:
 
 async def _iterate(foreach: m.SubscriptionIterator | None, message: Any, index: int,
                    run: TaskRun) -> tuple[Any, bool]:
-    """dsl-reference "Subscription Iterator": ``do``, then ``output``, then ``export``."""
-    if foreach is None:
-        return message, False
-    instance = run.instance
-    local_vars = {**run.locals, foreach.item: message, foreach.at: index}
-    output, ended = message, False
-    if foreach.do:
-        output, ended = await runner.run_child(
-            run, cast(list[dict[str, Any]], foreach.do), f"{_FOREACH}/do", message, local_vars,
-            mark=f"[{index}]",
-        )
-    scoped = run.scoped(local_vars, message)
-    if foreach.output is not None:
-        where = f"{run.reference}/{_FOREACH}/output"
-        if foreach.output.as_ is not None:
-            output = await instance.evaluator.transform(
-                foreach.output.as_, output, scoped.variables("output"), where
-            )
-        if foreach.output.schema_ is not None:
-            await instance.schemas.validate(foreach.output.schema_, output,
-                                            "subscription item output", where)
-    scoped.output = output
-    if foreach.export is not None:
-        where = f"{run.reference}/{_FOREACH}/export"
-        if foreach.export.as_ is not None:
-            instance.context = await instance.evaluator.transform(
-                foreach.export.as_, output, scoped.variables("export"), where
-            )
-        if foreach.export.schema_ is not None:
-            await instance.schemas.validate(foreach.export.schema_, instance.context,
-                                            "exported context", where)
-    return output, ended
+    return await runner.subscription_item(run, foreach, _FOREACH, message, index)
 

@@ -9,26 +9,14 @@ over a store.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
+
+from podium.events.matching import CloudEvent, Received
 
 if TYPE_CHECKING:
     from podium.engine.state import Instance
 
-CloudEvent = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Received:
-    """An event delivered to a listener: which of its filters it satisfied
-    (indices into the strategy's filters, and into ``until``'s), and the
-    correlation values it carries (``podium.events.matching``)."""
-
-    key: str  # unique per event (its inbox key, or an in-memory counter)
-    event: CloudEvent
-    filters: tuple[int, ...] = ()
-    until: tuple[int, ...] = ()
-    keys: dict[str, Any] = field(default_factory=dict)
+__all__ = ["CloudEvent", "Host", "Mailbox", "Received"]
 
 
 class Mailbox(Protocol):

@@ -34,6 +34,10 @@ from podium.store.base import JournalEntry, Serialized, Store, StoreError
 COMPLETED, FAULTED, STARTED, RETRIED, TIMER = (
     "task.completed", "task.faulted", "task.started", "task.retried", "timer",
 )
+# Effects a task records on its way, before its outcome: an event a listener was
+# delivered (consumed or skipped), an event an instance emitted (the outbox).
+EVENT_RECEIVED, EVENT_EMITTED = "event.received", "event.emitted"
+_REPLAYED = (COMPLETED, FAULTED, TIMER, EVENT_RECEIVED, EVENT_EMITTED)
 
 
 class Parked(BaseException):
@@ -79,8 +83,8 @@ class Journal:
     """The journal of one instance: what is recorded, and recording more."""
 
     __slots__ = (
-        "_count", "_history", "_loaded", "_outcomes", "_secrets", "_started", "_stored",
-        "_timers", "enabled", "instance_id", "redactor", "references", "store", "worker",
+        "_count", "_effects", "_history", "_loaded", "_outcomes", "_secrets", "_started",
+        "_stored", "_timers", "enabled", "instance_id", "redactor", "references", "store", "worker",
     )
 
     # Entries one instance may record (README "Limits"); a class attribute so that
@@ -108,6 +112,7 @@ class Journal:
         self._secrets = secrets
         self._outcomes: dict[str, JournalEntry] = {}
         self._timers: dict[str, datetime] = {}
+        self._effects: dict[str, Any] = {}
         # Entries read from the store, resolved when replay first asks for them:
         # a secret that is gone then faults the task that needs it, not the load.
         self._stored: dict[str, JournalEntry] = {}
@@ -120,7 +125,7 @@ class Journal:
         self._count = 0  # entries in the store: loaded, then appended
         for entry in entries:
             self._count += 1
-            if entry.kind in (COMPLETED, FAULTED, TIMER):
+            if entry.kind in _REPLAYED:
                 self._stored[_key(entry.kind, entry.position)] = entry
             elif entry.kind == STARTED:
                 self._started.add(entry.position)
@@ -134,7 +139,7 @@ class Journal:
     @property
     def replaying(self) -> bool:
         """True when the instance ran before (its journal has outcomes or timers)."""
-        return bool(self._outcomes or self._timers or self._stored)
+        return bool(self._outcomes or self._timers or self._effects or self._stored)
 
     def outcome(self, position: str) -> JournalEntry | None:
         found = self._outcomes.get(position)
@@ -151,6 +156,17 @@ class Journal:
             if stored is not None:
                 due = self._resolved(stored).data["due"]
                 found = self._timers[position] = datetime.fromisoformat(due)
+        return found
+
+    def effect(self, kind: str, position: str) -> Any:
+        """The data of an effect recorded at ``position`` (``EVENT_RECEIVED``,
+        ``EVENT_EMITTED``), or None."""
+        key = _key(kind, position)
+        found = self._effects.get(key)
+        if found is None:
+            stored = self._stored.pop(key, None)
+            if stored is not None:
+                found = self._effects[key] = self._resolved(stored).data
         return found
 
     def remember(self, name: str, value: Any) -> None:
@@ -190,8 +206,10 @@ class Journal:
         """A stored entry with its secret references resolved."""
         task = entry.data.get("task") if isinstance(entry.data, dict) else None
         where = task if isinstance(task, str) and task.startswith("/") else entry.position
-        what = ("the recorded outcome of this task" if entry.kind != TIMER
-                else "the recorded timer of this task")
+        what = {TIMER: "the recorded timer of this task",
+                EVENT_RECEIVED: "an event this task received",
+                EVENT_EMITTED: "the event this task emitted"}.get(
+            entry.kind, "the recorded outcome of this task")
         return replace(entry, data=self.resolve(entry.data, what, where))
 
     def note(self, position: str, kind: str, data: Any) -> None:
@@ -218,6 +236,8 @@ class Journal:
             )
         elif kind == TIMER:
             self._timers[position] = datetime.fromisoformat(data["due"])
+        elif kind in _REPLAYED:
+            self._effects[_key(kind, position)] = data
 
     async def flush(self) -> None:
         if self.store is not None and self._history:
@@ -280,5 +300,5 @@ class _Stored(Serialized):
 
 
 def _key(kind: str, position: str) -> str:
-    # Outcomes and timers share positions (a wait's timer and its outcome).
-    return f"{'timer' if kind == TIMER else 'outcome'} {position}"
+    # Outcomes, timers and effects share positions (a wait's timer and its outcome).
+    return f"{'outcome' if kind in (COMPLETED, FAULTED) else kind} {position}"

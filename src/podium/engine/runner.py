@@ -9,7 +9,7 @@ import math
 import time
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from podium.dsl import model as m
 from podium.dsl.durations import inline_seconds, iso_seconds
@@ -442,3 +442,64 @@ async def run_workflow(instance: Instance) -> Any:
 
 def _workflow_args(instance: Instance, stage: str) -> Arguments:
     return Arguments(instance, None, stage)
+
+
+async def subscription_item(
+    run: TaskRun, foreach: m.SubscriptionIterator | None, segment: str, item: Any, index: int,
+) -> tuple[Any, bool]:
+    """One item (an event, a message) of a subscription iterator (dsl-reference
+    "Subscription Iterator"): ``do`` with the item as input, then ``output``, then
+    ``export``; ``segment`` is where the iterator is in the task's definition.
+    Returns the item's output and whether ``then: end`` ran into."""
+    if foreach is None:
+        return item, False
+    instance = run.instance
+    local_vars = {**run.locals, foreach.item: item, foreach.at: index}
+    output, ended = item, False
+    if foreach.do:
+        output, ended = await run_child(
+            run, cast(list[dict[str, Any]], foreach.do), f"{segment}/do", item, local_vars,
+            mark=f"[{index}]",
+        )
+    scoped = run.scoped(local_vars, item)
+    if foreach.output is not None:
+        where = f"{run.reference}/{segment}/output"
+        if foreach.output.as_ is not None:
+            output = await instance.evaluator.transform(
+                foreach.output.as_, output, scoped.variables("output"), where
+            )
+        if foreach.output.schema_ is not None:
+            await instance.schemas.validate(foreach.output.schema_, output,
+                                            "subscription item output", where)
+    scoped.output = output
+    if foreach.export is not None:
+        where = f"{run.reference}/{segment}/export"
+        if foreach.export.as_ is not None:
+            instance.context = await instance.evaluator.transform(
+                foreach.export.as_, output, scoped.variables("export"), where
+            )
+        if foreach.export.schema_ is not None:
+            await instance.schemas.validate(foreach.export.schema_, instance.context,
+                                            "exported context", where)
+    return output, ended
+
+
+@contextlib.contextmanager
+def waiting(run: TaskRun) -> Iterator[None]:
+    """dsl.md "Status Phases": a task waiting (for time, for events) is `waiting`,
+    and so is the workflow while any of its tasks waits (fork branches may wait
+    together)."""
+    instance = run.instance
+    instance.waits += 1
+    if instance.waits == 1 and instance.status == "running":
+        instance.status = "waiting"
+        instance.lifecycle.workflow_status("waiting")
+    instance.lifecycle.task_status(run.reference, "waiting")
+    try:
+        yield
+    finally:
+        instance.waits -= 1
+    if instance.waits == 0 and instance.status == "waiting":  # not suspended meanwhile
+        instance.status = "running"
+        instance.lifecycle.workflow_status("running")
+    instance.lifecycle.task_status(run.reference, "running")
