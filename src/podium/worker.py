@@ -54,6 +54,7 @@ from podium.store.base import (
     RUNNING,
     SUSPEND,
     SUSPENDED,
+    WAITING,
     InstanceRecord,
     JournalEntry,
     LeaseLost,
@@ -296,6 +297,8 @@ async def _record_end(
             request=None,
             crashes=0,  # a clean end or park: the crash series is over
             history=history,
+            # A listener parks: an event delivered meanwhile makes it due at once.
+            wake_if_mailbox=execution.status == WAITING,
         )
 
     try:
@@ -435,8 +438,13 @@ class Worker:
         """Work until ``stop`` is set; then release what is held (it resumes
         elsewhere by replay) and return. Raises ``StoreError`` when the store
         cannot be used (corrupt, or failing for longer than ``store_patience``)."""
+        # Matches stored events to listeners while this worker runs (one process at
+        # a time holds its lease); deliveries make parked listeners due at once.
+        dispatcher = self.runtime.dispatcher
+        dispatcher.ensure_running()
         try:
             while not stop.is_set():
+                dispatcher.due.clear()
                 started = free = 0
                 try:
                     await self._purge_if_due()
@@ -450,12 +458,15 @@ class Worker:
                 self._check_renewals()
                 if started and started == free:
                     continue  # more may be waiting
-                waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(stop.wait())]
+                waiters: list[asyncio.Future[Any]] = [
+                    asyncio.ensure_future(stop.wait()), asyncio.ensure_future(dispatcher.due.wait())
+                ]
                 waiters += list(self.running.values())
                 await asyncio.wait(
                     waiters, timeout=self._pause(), return_when=asyncio.FIRST_COMPLETED
                 )
                 waiters[0].cancel()
+                waiters[1].cancel()
         finally:
             self._stopping = True
             await self._release_all()

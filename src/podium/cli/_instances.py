@@ -14,7 +14,7 @@ import typer
 from podium.cli import _tables
 from podium.cli._arguments import JsonOption, StoreOption, parse_duration
 from podium.cli._output import fail, note, table_console, write_json
-from podium.cli._records import entry_json, instance_json
+from podium.cli._records import entry_json, instance_json, waiting_for_json
 from podium.cli._session import opened_store, run_async
 from podium.engine.secret_refs import displayed
 from podium.store import (
@@ -29,6 +29,7 @@ from podium.store import (
     InstanceRecord,
     JournalEntry,
     Store,
+    SubscriptionRecord,
     quarantined,
     store_url,
 )
@@ -84,20 +85,26 @@ def list_instances(
         table_console().print(_tables.instances(records))
 
 
-async def _get(url: str, instance_id: str) -> InstanceRecord:
+async def _get(url: str, instance_id: str) -> tuple[InstanceRecord, list[SubscriptionRecord]]:
     async with opened_store(url) as store:
-        return _shown(await _found(store, instance_id))
+        record = _shown(await _found(store, instance_id))
+        listening = await store.get_subscriptions(instance_id) if record.status not in ENDED \
+            else []
+        return record, listening
 
 
 @app.command()
 def get(instance_id: InstanceId, as_json: JsonOption = False, store: StoreOption = None) -> None:
     """One instance: status, input, output or error, times. Unknown id: exit 1."""
     url = store_url(store)
-    record = run_async(_get(url, instance_id), url)
+    record, listening = run_async(_get(url, instance_id), url)
     if as_json:
-        write_json(instance_json(record))
+        shown = instance_json(record)
+        if listening:
+            shown["waitingFor"] = waiting_for_json(listening)
+        write_json(shown)
     else:
-        table_console().print(_tables.instance(record))
+        table_console().print(_tables.instance(record, listening))
 
 
 async def _history(url: str, instance_id: str) -> list[JournalEntry]:

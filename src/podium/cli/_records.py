@@ -6,7 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from podium.store import DefinitionRecord, InstanceRecord, JournalEntry, quarantined
+from podium.store import (
+    DefinitionRecord,
+    InstanceRecord,
+    JournalEntry,
+    SubscriptionRecord,
+    quarantined,
+)
 
 
 def iso(value: datetime | None) -> str | None:
@@ -43,6 +49,27 @@ def instance_json(record: InstanceRecord) -> dict[str, Any]:
         "crashes": record.crashes,
         "quarantined": quarantined(record),
     }
+
+
+def waiting_for_json(subscriptions: list[SubscriptionRecord]) -> list[dict[str, Any]]:
+    """What an instance blocked in ``listen`` waits for, one member per listener
+    (fork branches may listen at once): the task, the strategy and its filters,
+    the correlation values bound so far, the deadline if any."""
+    shown = []
+    for subscription in subscriptions:
+        spec = subscription.spec
+        shown.append({
+            "task": spec.get("task"),
+            "position": subscription.position,
+            "strategy": spec.get("strategy"),
+            "filters": spec.get("filters"),
+            "until": spec.get("until"),
+            "read": spec.get("read"),
+            "correlation": dict((subscription.state or {}).get("keys") or {}),
+            "since": iso(subscription.created_at),
+            "deadline": iso(subscription.deadline),
+        })
+    return shown
 
 
 def entry_json(entry: JournalEntry) -> dict[str, Any]:

@@ -18,7 +18,13 @@ from rich.text import Text
 
 from podium.cli._output import printable
 from podium.cli._records import workflow_ref
-from podium.store import DefinitionRecord, InstanceRecord, JournalEntry, quarantined
+from podium.store import (
+    DefinitionRecord,
+    InstanceRecord,
+    JournalEntry,
+    SubscriptionRecord,
+    quarantined,
+)
 
 STATUS_STYLES = {
     "pending": "cyan",
@@ -143,7 +149,34 @@ def _layout(records: Sequence[InstanceRecord],
     return (_ID, _STATUS), None
 
 
-def instance(record: InstanceRecord) -> Table:
+def waiting_for(subscription: SubscriptionRecord) -> str:
+    """A listener in one line: ``events at /do/0/bid: any of com.example.bid
+    (auction = "a-1") until one of com.example.closed; deadline ...``."""
+    spec = subscription.spec
+
+    def group(strategy: str, filters: list[dict[str, Any]]) -> str:
+        if not filters:
+            return "any event"
+        names = ", ".join(str(f.get("with", {}).get("type", "an event")) for f in filters)
+        return f"{strategy} of {names}"
+
+    text = f"events at {spec.get('task')}: {group(spec['strategy'], spec['filters'])}"
+    keys = (subscription.state or {}).get("keys") or {}
+    expected = {name: c["expect"] for f in spec["filters"]
+                for name, c in (f.get("correlate") or {}).items() if "expect" in c}
+    bound = {**expected, **keys}
+    if bound:
+        text += " (" + ", ".join(f"{n} = {compact(v)}" for n, v in bound.items()) + ")"
+    until = spec.get("until")
+    if isinstance(until, dict):
+        text += (f" until {until['expression']}" if "expression" in until
+                 else f" until {group(until['strategy'], until['filters'])}")
+    if subscription.deadline is not None:
+        text += f"; deadline {when(subscription.deadline)}"
+    return text
+
+
+def instance(record: InstanceRecord, listening: list[SubscriptionRecord] | None = None) -> Table:
     """One instance, field by field; input, output and error as JSON."""
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold", no_wrap=True)
@@ -158,6 +191,7 @@ def instance(record: InstanceRecord) -> Table:
         ("updated", when(record.updated_at)),
         ("ended", when(record.ended_at)),
         ("wakes", when(record.wake_at)),
+        ("waiting for", "\n".join(waiting_for(s) for s in listening or []) or None),
         ("owner", record.owner),
         ("request", record.request),
         ("crashes", str(record.crashes) if record.crashes else None),
