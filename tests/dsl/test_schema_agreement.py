@@ -378,6 +378,11 @@ KNOWN_GAPS = {
         "assertion an expression matches both branches, so the schema refuses it",
         with_task(edit(TASKS["emit"], ("emit", "event", "with", "time"), "${ now }")),
     ),
+    "emit without source": (
+        "the schema requires `source` in `emit.event.with`; Podium supplies a URI naming the"
+        " instance (the events issue: the runtime fills it in, like `id`)",
+        with_task(edit(TASKS["emit"], ("emit", "event", "with", "source"))),
+    ),
     "error instance as expression": (
         "`instance` is oneOf [string with format json-pointer, runtimeExpression]; same reason",
         with_task(edit(TASKS["raise"], ("raise", "error", "instance"), "${ $task }")),
