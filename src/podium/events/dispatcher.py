@@ -206,8 +206,9 @@ class Dispatcher:
         pending = {(s.instance_id, s.position): list((s.state or {}).get("pending") or [])
                    for s in subscriptions}
         now = datetime.now(UTC)
+        index = matching.CorrelationIndex(subscriptions, lambda s: s.spec)
         for event in events:
-            for subscription in subscriptions:
+            for subscription in await index.candidates(self.matcher, event.event):
                 if event.type not in subscription.types \
                         and matching.ANY_TYPE not in subscription.types:
                     continue

@@ -33,10 +33,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from podium.dsl import model as m
 from podium.engine.errors import WorkflowError
@@ -199,6 +199,71 @@ class Matcher:
 
 
 _UNBOUND = object()
+T = TypeVar("T")
+
+
+class CorrelationIndex(Generic[T]):
+    """Many listeners of one event type, each expecting its own correlation value
+    (auctions waiting for their bids): an event is matched against those whose
+    expected values it carries, not against all. A listener whose every filter
+    has a correlation with ``expect`` is indexed by (``from``, expected value) of
+    each filter; one ``from`` is evaluated once per event. Others are always
+    candidates."""
+
+    def __init__(self, items: Iterable[T], spec_of: Callable[[T], Mapping[str, Any]]) -> None:
+        self.always: list[T] = []
+        self.by_value: dict[str, dict[str, list[T]]] = {}
+        self.order: dict[int, int] = {}
+        for position, item in enumerate(items):
+            self.order[id(item)] = position
+            keys = _index_keys(spec_of(item))
+            if keys is None:
+                self.always.append(item)
+                continue
+            for source, value in keys:
+                self.by_value.setdefault(source, {}).setdefault(value, []).append(item)
+
+    async def candidates(self, matcher: Matcher, event: Mapping[str, Any]) -> list[T]:
+        """Listeners that may accept ``event``, in their original order."""
+        if not self.by_value:
+            return self.always
+        found = {id(item): item for item in self.always}
+        for source, table in self.by_value.items():
+            try:
+                value = await matcher.evaluator.run(expression_text(source), dict(event),
+                                                    _NO_VARIABLES, "/listen")
+            except WorkflowError:
+                continue
+            for item in table.get(_canonical(value), ()):
+                found[id(item)] = item
+        return sorted(found.values(), key=lambda item: self.order[id(item)])
+
+
+def _index_keys(spec: Mapping[str, Any]) -> list[tuple[str, str]] | None:
+    """(from, expected value) of one expected correlation per filter, or None when
+    a filter (of the strategy or of ``until``) has none: such a listener may
+    accept events whatever they carry. Loose-mode listeners are never indexed
+    (their expressions may be text)."""
+    if spec.get("mode") == "loose":
+        return None
+    filters = list(spec["filters"])
+    until = spec.get("until")
+    if isinstance(until, dict) and "filters" in until:
+        filters += until["filters"]
+    if not spec["filters"]:
+        return None
+    keys = []
+    for event_filter in filters:
+        expected = [(c["from"], _canonical(c["expect"]))
+                    for c in (event_filter.get("correlate") or {}).values() if "expect" in c]
+        if not expected:
+            return None
+        keys.append(expected[0])
+    return keys
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
 @lru_cache(maxsize=1024)
