@@ -15,7 +15,9 @@ Matching an attribute of ``with`` (where the spec is silent, Podium decides):
 
 - a runtime expression (``${ .temperature > 38 }``) is evaluated with ``.`` the
   event's value of that attribute (``data``: the event's data); it matches when
-  the result is neither ``false`` nor ``null``. It sees the event only;
+  the result is neither ``false`` nor ``null``. Beside the event it sees the
+  instance's arguments as they were when the listener started (``$workflow``,
+  ``$context``, a ``for`` item: ``spec["variables"]``, those it uses);
 - a string matches an equal string, or one that the string, read as a regular
   expression, matches as a whole (``com\\.example\\..*``);
 - an object matches an object holding at least its members, each matching
@@ -31,6 +33,7 @@ filters share one binding.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -41,7 +44,12 @@ from typing import Any, Generic, TypeVar
 from podium.dsl import model as m
 from podium.engine.errors import WorkflowError
 from podium.expressions import Evaluator
-from podium.expressions.jq import expression_text, is_expression
+from podium.expressions.jq import (
+    ExpressionSyntaxError,
+    compile_expression,
+    expression_text,
+    is_expression,
+)
 
 CloudEvent = dict[str, Any]
 ANY_TYPE = "*"
@@ -115,6 +123,32 @@ def types_of(spec: Mapping[str, Any]) -> list[str]:
     return sorted(found)
 
 
+def variables_used(spec: Mapping[str, Any]) -> list[str]:
+    """The ``$names`` the listener's filter expressions use (``with`` values and
+    correlation ``from``), which the matcher must be given."""
+    found: dict[str, None] = {}
+
+    def visit(value: Any, always: bool = False) -> None:
+        if isinstance(value, dict):
+            for item in value.values():
+                visit(item)
+        elif isinstance(value, str) and (always or is_expression(value)):
+            # A syntax error is reported at load; at run time the filter matches nothing.
+            with contextlib.suppress(ExpressionSyntaxError):
+                found.update(dict.fromkeys(compile_expression(expression_text(value)).variables))
+
+    groups = [spec]
+    until = spec.get("until")
+    if isinstance(until, dict) and "filters" in until:
+        groups.append(until)
+    for group in groups:
+        for event_filter in group["filters"]:
+            visit(event_filter["with"])
+            for correlation in (event_filter.get("correlate") or {}).values():
+                visit(correlation["from"], always=True)
+    return list(found)
+
+
 class Matcher:
     """Matches events against listener specs (one per dispatching process)."""
 
@@ -131,25 +165,27 @@ class Matcher:
         the listener's expressions count as no match (the event is for others)."""
         where = f"{spec.get('task', '')}/listen"
         evaluator = self.loose if spec.get("mode") == "loose" else self.evaluator
+        variables = spec.get("variables") or _NO_VARIABLES
         keys: dict[str, Any] = {}
-        filters = await self._group(evaluator, spec["filters"], bound, event, keys, where)
+        filters = await self._group(evaluator, spec["filters"], bound, event, keys, where,
+                                    variables)
         every = not spec["filters"]  # `any: []`: every event
         until_spec = spec.get("until")
         until: list[int] = []
         if isinstance(until_spec, dict) and "filters" in until_spec:
             until = await self._group(evaluator, until_spec["filters"], bound, event, keys,
-                                      where)
+                                      where, variables)
         if not filters and not until and not every:
             return None
         return Received(key, dict(event), tuple(filters), tuple(until), keys)
 
     async def _group(
         self, evaluator: Evaluator, filters: list[dict[str, Any]], bound: Mapping[str, Any],
-        event: Mapping[str, Any], keys: dict[str, Any], where: str,
+        event: Mapping[str, Any], keys: dict[str, Any], where: str, variables: Mapping[str, Any],
     ) -> list[int]:
         matched = []
         for index, event_filter in enumerate(filters):
-            found = await self._filter(evaluator, event_filter, bound, event, where)
+            found = await self._filter(evaluator, event_filter, bound, event, where, variables)
             if found is not None:
                 matched.append(index)
                 for name, value in found.items():
@@ -158,16 +194,17 @@ class Matcher:
 
     async def _filter(
         self, evaluator: Evaluator, event_filter: Mapping[str, Any], bound: Mapping[str, Any],
-        event: Mapping[str, Any], where: str,
+        event: Mapping[str, Any], where: str, variables: Mapping[str, Any],
     ) -> dict[str, Any] | None:
         try:
             for name, expected in event_filter["with"].items():
-                if not await self._value(evaluator, expected, event.get(name), where):
+                if not await self._value(evaluator, expected, event.get(name), where,
+                                         variables):
                     return None
             keys: dict[str, Any] = {}
             for name, correlation in (event_filter.get("correlate") or {}).items():
                 value = await evaluator.run(
-                    expression_text(correlation["from"]), dict(event), _NO_VARIABLES, where
+                    expression_text(correlation["from"]), dict(event), variables, where
                 )
                 expected = correlation["expect"] if "expect" in correlation else bound.get(
                     name, _UNBOUND)
@@ -178,10 +215,11 @@ class Matcher:
         except WorkflowError:
             return None
 
-    async def _value(self, evaluator: Evaluator, expected: Any, actual: Any, where: str) -> bool:
+    async def _value(self, evaluator: Evaluator, expected: Any, actual: Any, where: str,
+                     variables: Mapping[str, Any]) -> bool:
         if isinstance(expected, str):
             if is_expression(expected):
-                return await evaluator.condition(expected, actual, _NO_VARIABLES, where)
+                return await evaluator.condition(expected, actual, variables, where)
             if actual == expected:
                 return True
             pattern = _pattern(expected)
@@ -191,8 +229,8 @@ class Matcher:
             if not isinstance(actual, dict):
                 return False
             for name, value in expected.items():
-                if name not in actual or not await self._value(evaluator, value, actual[name],
-                                                               where):
+                if name not in actual or not await self._value(
+                        evaluator, value, actual[name], where, variables):
                     return False
             return True
         return bool(expected == actual)
@@ -243,8 +281,9 @@ def _index_keys(spec: Mapping[str, Any]) -> list[tuple[str, str]] | None:
     """(from, expected value) of one expected correlation per filter, or None when
     a filter (of the strategy or of ``until``) has none: such a listener may
     accept events whatever they carry. Loose-mode listeners are never indexed
-    (their expressions may be text)."""
-    if spec.get("mode") == "loose":
+    (their expressions may be text), nor those whose expressions use the
+    instance's arguments (``from`` may then differ from one listener to another)."""
+    if spec.get("mode") == "loose" or spec.get("variables"):
         return None
     filters = list(spec["filters"])
     until = spec.get("until")

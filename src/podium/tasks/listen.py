@@ -99,8 +99,19 @@ async def subscription_spec(strategy: m.EventConsumptionStrategy, read: str,
     elif strategy.until is not None:
         until_kind, until_items = matching.strategy_filters(strategy.until)
         until = {"strategy": until_kind, "filters": await filters(until_items)}
-    return {"task": run.reference, "mode": mode, "read": read, "strategy": kind,
+    spec = {"task": run.reference, "mode": mode, "read": read, "strategy": kind,
             "filters": await filters(items), "until": until}
+    # Filter expressions see the event as `.` and the instance's arguments as they
+    # are now ($workflow, $context, a `for` item...): the matcher runs elsewhere.
+    arguments = run.variables("task")
+    names = matching.variables_used(spec)
+    missing = [name for name in names if name not in arguments]
+    if missing:
+        raise WorkflowError.expression(
+            f"an event filter uses ${missing[0]}, which is not defined here", run.reference)
+    if names:
+        spec["variables"] = {name: arguments[name] for name in names}
+    return spec
 
 
 def _timed_out(deadlines: list[datetime]) -> bool:
