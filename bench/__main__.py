@@ -3,7 +3,9 @@
 - ``python -m bench memory [--iterations N] [-w NAME] [--json]``: the interpreter
   alone, in memory (also what ``python -m bench`` with no workload name runs);
 - ``python -m bench W1|W2|W3 [--store URL] [--workers N] [--json]``: durable
-  workloads on SQLite or PostgreSQL.
+  workloads on SQLite or PostgreSQL;
+- ``python -m bench W4|W5 [--store URL] [--json]``: events (round trip, many
+  listeners).
 """
 
 from __future__ import annotations
@@ -11,12 +13,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from bench import durable, memory
+from bench import durable, events, memory
 
 
 def main(argv: Sequence[str]) -> None:
     if argv and argv[0].upper() in durable.DURABLE:
         durable.main(argv)
+    elif argv and argv[0].upper() in events.EVENTS:
+        events.main(argv)
     elif argv and argv[0] == "memory":
         memory.main(argv[1:])
     elif argv and argv[0] in ("-h", "--help"):

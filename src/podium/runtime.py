@@ -278,14 +278,21 @@ class Runtime:
     ) -> Mailbox:
         if self.store is None or not instance.journal.enabled:
             return self._hub.subscribe(instance.id, position, spec)
+        parks = instance.park_after is not None
+        if instance.journal.replaying:
+            # Woken by a delivery: the subscription exists (a listener's mailbox
+            # only fills while it does), so it need not be written again.
+            delivered = await self.store.mailbox(instance.id, position)
+            if delivered:
+                return StoreMailbox(self.store, self.dispatcher, instance.id, position, parks,
+                                    delivered)
         await self.store.subscribe(SubscriptionRecord(
             instance.id, position, tuple(types), spec, None, datetime.now(UTC), deadline,
         ))
         dispatcher = self.dispatcher
         dispatcher.ensure_running()
         # A worker's instance leaves memory while it waits; one run here waits here.
-        return StoreMailbox(self.store, dispatcher, instance.id, position,
-                            parks=instance.park_after is not None)
+        return StoreMailbox(self.store, dispatcher, instance.id, position, parks)
 
     async def publish(self, instance: Instance, event: CloudEvent) -> None:
         await self.publish_event(event, origin=f"instance:{instance.id}")

@@ -90,6 +90,9 @@ class _Held:
     task: asyncio.Task[Any]
     lease_until: float  # time.monotonic() when the lease runs out, unless renewed
     releasing: bool = False  # stopped to be run elsewhere, not cancelled by a user
+    # Its end (or park) is being recorded: the release gives the lease up, so a
+    # renewal that no longer finds it owned says nothing about another worker.
+    ending: bool = False
 
 
 @dataclass
@@ -151,6 +154,8 @@ class LeaseKeeper:
         current = {r.id: r for r in records}
         for instance_id, held in list(self.held.items()):
             record = current.get(instance_id)
+            if record is None and held.ending:
+                continue
             if record is None:
                 log.warning("lost the lease of %s; stopping it here", instance_id)
                 held.releasing = True
@@ -239,6 +244,7 @@ async def run_durable(runtime: Runtime, instance: Instance, record: InstanceReco
             execution = Execution(record.id, FAULTED, error=internal_error(exc, "/"))
         if execution.status == SUSPENDED:
             history.append(_line(runtime, record.id, INSTANCE_SUSPENDED, status=RUNNING))
+        held.ending = True
         return await _record_end(runtime, held, record, execution, history)
     finally:
         keeper(runtime).drop(record.id)

@@ -268,12 +268,18 @@ async def test_mailbox_consume_and_unsubscribe(store: Store) -> None:
     await store.consume("i-1", "/do/0/wait", [first.key, third.key])
     assert [d.event_key for d in await store.mailbox("i-1", "/do/0/wait")] == [second.key]
     assert [d.event_key for d in await store.mailbox("i-1", "/do/1/wait")] == [first.key]
-    await store.unsubscribe("i-1", "/do/0/wait")
+    await store.unsubscribe("i-1", "/do/0/wait", [second.key])
     assert await store.get_subscriptions("i-1") == []
-    # The mailbox stays: the history of who got what.
-    assert [d.event_key for d in await store.mailbox("i-1", "/do/0/wait")] == [second.key]
+    assert await store.mailbox("i-1", "/do/0/wait") == []
+    # Consumed deliveries stay: the history of who got what.
     consumers = {r.key: r.consumers for r in await store.list_events()}
-    assert consumers[third.key] == ("i-1",)
+    assert consumers[second.key] == consumers[third.key] == ("i-1",)
+    # A delivery never taken is dropped with the subscription.
+    await store.subscribe(subscription("i-1", position="/do/1/wait"))
+    await store.unsubscribe("i-1", "/do/1/wait")
+    assert await store.mailbox("i-1", "/do/1/wait") == []
+    consumers = {r.key: r.consumers for r in await store.list_events()}
+    assert consumers[first.key] == ("i-1",)  # consumed at /do/0/wait
 
 
 # named leases -------------------------------------------------------------------------------

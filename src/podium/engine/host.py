@@ -31,8 +31,9 @@ class Mailbox(Protocol):
     async def consumed(self, received: Sequence[Received]) -> None:
         """These were journaled (consumed or skipped): never hand them out again."""
 
-    async def close(self) -> None:
-        """The listener is done: stop matching events for it."""
+    async def close(self, consumed: Sequence[Received] = ()) -> None:
+        """The listener is done: mark ``consumed`` (as ``consumed`` does) and stop
+        matching events for it; what it was delivered and did not take is dropped."""
 
     @property
     def parks(self) -> bool:

@@ -55,19 +55,23 @@ class StoreMailbox:
     """A listener's mailbox in the store."""
 
     def __init__(self, store: Store, dispatcher: Dispatcher, instance_id: str, position: str,
-                 parks: bool) -> None:
+                 parks: bool, delivered: list[Delivery] | None = None) -> None:
         self.store = store
         self.dispatcher = dispatcher
         self.instance_id = instance_id
         self.position = position
         self.parks = parks
+        self._delivered = delivered  # read already (by the host, to see it existed)
 
     async def take(self) -> list[Received]:
         self.dispatcher.signal(self.instance_id, self.position).clear()
+        delivered, self._delivered = self._delivered, None
+        if delivered is None:
+            delivered = await self.store.mailbox(self.instance_id, self.position)
         return [
             Received(d.event_key, d.event, tuple(d.matched.get("filters", ())),
                      tuple(d.matched.get("until", ())), d.matched.get("keys") or {})
-            for d in await self.store.mailbox(self.instance_id, self.position)
+            for d in delivered
         ]
 
     async def wait(self, seconds: float | None) -> None:
@@ -81,9 +85,9 @@ class StoreMailbox:
         if received:
             await self.store.consume(self.instance_id, self.position, [r.key for r in received])
 
-    async def close(self) -> None:
+    async def close(self, consumed: Sequence[Received] = ()) -> None:
         self.dispatcher.forget(self.instance_id, self.position)
-        await self.store.unsubscribe(self.instance_id, self.position)
+        await self.store.unsubscribe(self.instance_id, self.position, [r.key for r in consumed])
 
 
 class Dispatcher:

@@ -43,7 +43,7 @@ class MemoryMailbox:
         taken = {r.key for r in received}
         self.pending = [r for r in self.pending if r.key not in taken]
 
-    async def close(self) -> None:
+    async def close(self, consumed: Sequence[Received] = ()) -> None:
         self.hub.mailboxes.pop(self.key, None)
 
 

@@ -142,11 +142,23 @@ async def subscribe(
     )
 
 
-async def unsubscribe(tx: Tx, instance_id: str, position: str) -> None:
+async def unsubscribe(
+    tx: Tx, instance_id: str, position: str, consumed: Sequence[str], now: Any
+) -> None:
+    if consumed:
+        await consume(tx, instance_id, position, consumed, now)
+    # Delivered and never taken (the listener needed no more): a leftover would
+    # wake the instance at every park (release's wake_if_mailbox).
+    await tx.send(
+        "DELETE FROM podium_deliveries WHERE instance_id = ? AND position = ?"
+        " AND consumed_at IS NULL",
+        (instance_id, position),
+    )
     await tx.send(
         "DELETE FROM podium_subscriptions WHERE instance_id = ? AND position = ?",
         (instance_id, position),
     )
+
 
 
 async def dispatch(

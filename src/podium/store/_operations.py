@@ -332,11 +332,28 @@ async def release(
     update = f"UPDATE podium_instances SET {_assignments(changes)} WHERE id = ? AND owner = ?"
     if not history:
         await tx.send(update, [*changes.values(), instance_id, worker], or_fail=lost)
-        return
     # The row count decides whether to append, so wait for it (no pipelining).
-    if not await tx.fetch(f"{update} RETURNING id", [*changes.values(), instance_id, worker]):
+    elif not await tx.fetch(f"{update} RETURNING id", [*changes.values(), instance_id, worker]):
         raise lost  # nothing written yet: the batch stays intact (see _batch)
-    await append_rows(tx, history)
+    else:
+        await append_rows(tx, history)
+    if changes.get("status") in ENDED:
+        await _forget_listeners(tx, instance_id)
+
+
+async def _forget_listeners(tx: Tx, instance_id: str) -> None:
+    """An instance that ended listens no more: a listener interrupted by a timeout
+    or a cancellation may have left its subscription (and deliveries it never
+    took). Conditioned on the end being recorded (the release may have lost)."""
+    ended = f"EXISTS (SELECT 1 FROM podium_instances WHERE id = ? AND status IN ({_ENDED}))"
+    await tx.send(
+        "DELETE FROM podium_deliveries WHERE instance_id = ? AND consumed_at IS NULL"
+        f" AND {ended}", (instance_id, instance_id),
+    )
+    await tx.send(
+        f"DELETE FROM podium_subscriptions WHERE instance_id = ? AND {ended}",
+        (instance_id, instance_id),
+    )
 
 
 async def _release_waking(
@@ -444,6 +461,8 @@ async def request(
         [*encoded.values(), instance_id],
     )
     await append_rows(tx, [_rows.journal_params(tx.dialect, line)])
+    if changes.get("status") in ENDED:
+        await _forget_listeners(tx, instance_id)
     for name, value in changes.items():
         setattr(record, name, value)
     return record

@@ -289,8 +289,11 @@ class SQLStore(ABC):
             lambda tx: event_ops.subscribe(tx, record.instance_id, record.position, rows, keep)
         )
 
-    async def unsubscribe(self, instance_id: str, position: str) -> None:
-        await self._write(lambda tx: event_ops.unsubscribe(tx, instance_id, position))
+    async def unsubscribe(
+        self, instance_id: str, position: str, consumed: Sequence[str] = ()
+    ) -> None:
+        keys, now = list(consumed), self._time(datetime.now(UTC))
+        await self._write(lambda tx: event_ops.unsubscribe(tx, instance_id, position, keys, now))
 
     async def get_subscriptions(self, instance_id: str) -> list[SubscriptionRecord]:
         self._check_open()

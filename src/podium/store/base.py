@@ -375,8 +375,12 @@ class Store(Protocol):
         """Record a subscription (idempotent: the same instance and position again
         replaces its rows but keeps their ``state`` when the new one has none)."""
 
-    async def unsubscribe(self, instance_id: str, position: str) -> None:
-        """Remove a subscription; its mailbox rows stay (history of who consumed what)."""
+    async def unsubscribe(
+        self, instance_id: str, position: str, consumed: Sequence[str] = ()
+    ) -> None:
+        """Remove a subscription, in one transaction with marking the deliveries
+        ``consumed`` (event keys); consumed mailbox rows stay (the history of who
+        consumed what), those never taken are dropped."""
 
     async def get_subscriptions(self, instance_id: str) -> list[SubscriptionRecord]:
         """An instance's subscriptions (what it waits for)."""

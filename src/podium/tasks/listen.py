@@ -68,7 +68,7 @@ async def execute(task: m.ListenTask, run: TaskRun) -> Any:
     except BaseException:
         await mailbox.close()
         raise
-    await mailbox.close()
+    await mailbox.close(listener.unmarked)
     instance.lifecycle.workflow_event("correlation-completed", "completedAt", None,
                                       correlationKeys=listener.keys)
     return listener.items
@@ -129,6 +129,7 @@ class _Listener:
         self.keys: dict[str, Any] = {}
         self.count = 0  # deliveries decided on (the journal's event.received entries)
         self.seen: set[str] = set()
+        self.unmarked: list[Received] = []  # journaled, not yet marked consumed
         self.satisfied: set[int] = set()  # `all`: filters an event counted for
         self.until_satisfied: set[int] = set()
         self.done = False
@@ -175,7 +176,10 @@ class _Listener:
                 self.seen.add(received.key)
                 decided.append(received)
                 await self._apply(use, received)
-            await mailbox.consumed(decided)
+            if self.done:
+                self.unmarked = decided  # marked when the mailbox closes
+            else:
+                await mailbox.consumed(decided)
 
     def _decide(self, received: Received) -> str:
         """What a delivered event is for (pure: replay reads the decision back)."""
