@@ -1,39 +1,165 @@
-"""`listen` in memory (dsl-reference "Listen", "Event Consumption Strategy",
-"Event Filter", "Correlation", "Subscription Iterator"): events published in the
-process reach the listeners waiting right now."""
+"""`listen` (dsl-reference "Listen", "Event Consumption Strategy", "Event
+Filter", "Correlation", "Subscription Iterator"), in memory and on both stores:
+in memory, events published in the process reach the listeners waiting right
+now; on a store, a worker parks each listener out of memory and the dispatcher
+wakes it with what it was delivered."""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
+import pytest
+
 from podium import Runtime
+from podium.dsl import load
+from podium.store import ENDED, Store, open_store
+from podium.worker import Worker
 from tests.engine.harness import ERRORS, runtime, workflow
+from tests.support.postgres import PostgresServer
+
+_ids = itertools.count()
 
 
 def event(type_: str, data: Any = None, id_: str | None = None, **attributes: Any
           ) -> dict[str, Any]:
-    event.count += 1  # type: ignore[attr-defined]
-    return {"specversion": "1.0", "id": id_ or f"e{event.count}",  # type: ignore[attr-defined]
-            "source": "tests", "type": type_, "data": data, **attributes}
+    return {"specversion": "1.0", "id": id_ or f"e{next(_ids)}", "source": "tests",
+            "type": type_, "data": data, **attributes}
 
 
-event.count = 0  # type: ignore[attr-defined]
+async def _until(check: Any, within: float = 10.0) -> Any:
+    for _ in range(int(within / 0.02)):
+        found = await check()
+        if found:
+            return found
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"not reached within {within}s")
 
 
-async def listening(rt: Runtime, body: str, input: Any = None) -> Any:
-    handle = await rt.start(workflow(body), input)
-    for _ in range(200):
-        if handle.status == "waiting":
-            return handle
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"the instance is {handle.status}, not waiting")
+class Listener:
+    """One instance under test, whichever host runs it."""
+
+    def __init__(self, host: Host, handle: Any = None, instance_id: str = "") -> None:
+        self.host = host
+        self.handle = handle
+        self.id = handle.id if handle is not None else instance_id
+
+    async def status(self) -> str:
+        if self.handle is not None:
+            return str(self.handle.status)
+        assert self.host.store is not None
+        record = await self.host.store.get_instance(self.id)
+        assert record is not None
+        return record.status
+
+    async def still_waiting(self) -> None:
+        """It did not end: in memory it waits; on a store, a delivery it did not
+        need woke it and it parks again (waiting, out of memory)."""
+        if self.handle is not None:
+            assert self.handle.status == "waiting"
+            return
+        store = self.host.store
+        assert store is not None
+
+        async def parked() -> bool:
+            record = await store.get_instance(self.id)
+            assert record is not None and record.status not in ENDED, record
+            return record.status == "waiting" and record.owner is None
+
+        await _until(parked)
+
+    async def ended(self) -> tuple[str, Any, Any]:
+        if self.handle is not None:
+            execution = await asyncio.wait_for(self.handle.result(), 10)
+            error = execution.error.to_dict() if execution.error else None
+            return execution.status, execution.output, error
+        store = self.host.store
+        assert store is not None
+
+        async def check() -> Any:
+            record = await store.get_instance(self.id)
+            return record if record is not None and record.status in ENDED else None
+
+        record = await _until(check)
+        return record.status, record.output, record.error
 
 
-async def outcome(handle: Any) -> Any:
-    execution = await asyncio.wait_for(handle.result(), 5)
-    assert execution.status == "completed", execution.error
-    return execution.output
+class Host:
+    """A runtime in memory, or on a store with a worker that parks listeners."""
+
+    def __init__(self, runtime: Runtime, store: Store | None = None) -> None:
+        self.runtime = runtime
+        self.store = store
+
+    async def listening(self, body: str, input: Any = None) -> Listener:
+        """Start an instance and return once it waits in its listen."""
+        if self.store is None:
+            listener = Listener(self, await self.runtime.start(workflow(body), input))
+            await _until(lambda: _is(listener, "waiting"))
+            return listener
+        record, _ = await self.runtime.create_instance(load(workflow(body)), input or {})
+        listener = Listener(self, instance_id=record.id)
+        store = self.store
+
+        async def parked() -> bool:
+            found = await store.get_instance(record.id)
+            return found is not None and found.status == "waiting" and found.owner is None \
+                and bool(await store.get_subscriptions(record.id))
+
+        await _until(parked)
+        return listener
+
+    async def start(self, body: str, input: Any = None) -> Listener:
+        if self.store is None:
+            return Listener(self, await self.runtime.start(workflow(body), input))
+        record, _ = await self.runtime.create_instance(load(workflow(body)), input or {})
+        return Listener(self, instance_id=record.id)
+
+    async def publish(self, sent: dict[str, Any]) -> None:
+        await self.runtime.publish_event(sent)
+
+    async def quiet(self) -> None:
+        """Give a delivery time to arrive (and be wrongly acted on)."""
+        await asyncio.sleep(0.05 if self.store is None else 0.3)
+
+
+async def _is(listener: Listener, status: str) -> bool:
+    return await listener.status() == status
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgresql"])
+async def host(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Host]:
+    if request.param == "memory":
+        async with runtime() as rt:
+            yield Host(rt)
+        return
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'podium.db'}"
+    else:
+        server: PostgresServer = request.getfixturevalue("postgres")
+        url = server.create_database()
+    store = open_store(url)
+    await store.open()
+    rt = Runtime(store=store, worker_id="listen-tests")
+    worker = Worker(rt, poll_seconds=0.05)
+    stop = asyncio.Event()
+    working = asyncio.create_task(worker.run(stop))
+    try:
+        yield Host(rt, store)
+    finally:
+        stop.set()
+        await asyncio.wait_for(working, 10)
+        await rt.aclose()
+        await store.close()
+
+
+async def outcome(listener: Listener) -> Any:
+    status, output, error = await listener.ended()
+    assert status == "completed", error
+    return output
 
 
 ONE = """
@@ -47,22 +173,21 @@ do:
 """
 
 
-async def test_one_waits_for_the_event_and_outputs_its_data_in_an_array() -> None:
-    async with runtime() as rt:
-        handle = await listening(rt, ONE)
-        await rt.publish_event(event("com.example.other", {"n": 0}))
-        await asyncio.sleep(0.05)
-        assert handle.status == "waiting"
-        await rt.publish_event(event("com.example.started", {"n": 1}))
-        assert await outcome(handle) == [{"n": 1}]
+async def test_one_waits_for_the_event_and_outputs_its_data_in_an_array(host: Host) -> None:
+    listener = await host.listening(ONE)
+    await host.publish(event("com.example.other", {"n": 0}))
+    await host.quiet()
+    await listener.still_waiting()
+    await host.publish(event("com.example.started", {"n": 1}))
+    assert await outcome(listener) == [{"n": 1}]
 
 
-async def test_events_before_the_listener_started_are_not_received() -> None:
-    async with runtime() as rt:
-        await rt.publish_event(event("com.example.started", {"n": "early"}))
-        handle = await listening(rt, ONE)
-        await rt.publish_event(event("com.example.started", {"n": "late"}))
-        assert await outcome(handle) == [{"n": "late"}]
+async def test_events_before_the_listener_started_are_not_received(host: Host) -> None:
+    await host.publish(event("com.example.started", {"n": "early"}))
+    await host.quiet()
+    listener = await host.listening(ONE)
+    await host.publish(event("com.example.started", {"n": "late"}))
+    assert await outcome(listener) == [{"n": "late"}]
 
 
 ANY_EMPTY = """
@@ -75,12 +200,13 @@ do:
 """
 
 
-async def test_any_with_no_filter_takes_any_event_and_envelope_reads_the_whole_event() -> None:
-    async with runtime() as rt:
-        handle = await listening(rt, ANY_EMPTY)
-        sent = event("whatever.type", {"x": 1}, subject="s")
-        await rt.publish_event(sent)
-        assert await outcome(handle) == [sent]
+async def test_any_with_no_filter_takes_any_event_and_envelope_reads_the_whole_event(
+    host: Host,
+) -> None:
+    listener = await host.listening(ANY_EMPTY)
+    sent = event("whatever.type", {"x": 1}, subject="s")
+    await host.publish(sent)
+    assert await outcome(listener) == [sent]
 
 
 ALL = """
@@ -98,16 +224,17 @@ do:
 """
 
 
-async def test_all_needs_one_event_per_filter_with_expressions_over_the_data() -> None:
-    async with runtime() as rt:
-        handle = await listening(rt, ALL)
-        await rt.publish_event(event("com.fake.temperature", {"temperature": 37}))
-        await rt.publish_event(event("com.fake.bpm", {"bpm": 120}))
-        await rt.publish_event(event("com.fake.bpm", {"bpm": 130}))  # filter already met
-        await asyncio.sleep(0.05)
-        assert handle.status == "waiting"
-        await rt.publish_event(event("com.fake.temperature", {"temperature": 39}))
-        assert await outcome(handle) == [{"bpm": 120}, {"temperature": 39}]
+async def test_all_needs_one_event_per_filter_with_expressions_over_the_data(
+    host: Host,
+) -> None:
+    listener = await host.listening(ALL)
+    await host.publish(event("com.fake.temperature", {"temperature": 37}))
+    await host.publish(event("com.fake.bpm", {"bpm": 120}))
+    await host.publish(event("com.fake.bpm", {"bpm": 130}))  # filter already met
+    await host.quiet()
+    await listener.still_waiting()
+    await host.publish(event("com.fake.temperature", {"temperature": 39}))
+    assert await outcome(listener) == [{"bpm": 120}, {"temperature": 39}]
 
 
 UNTIL_EXPRESSION = """
@@ -120,12 +247,11 @@ do:
 """
 
 
-async def test_until_expression_sees_the_events_consumed_so_far() -> None:
-    async with runtime() as rt:
-        handle = await listening(rt, UNTIL_EXPRESSION)
-        for n in range(4):
-            await rt.publish_event(event("t", n))
-        assert await outcome(handle) == [0, 1, 2]
+async def test_until_expression_sees_the_events_consumed_so_far(host: Host) -> None:
+    listener = await host.listening(UNTIL_EXPRESSION)
+    for n in range(4):
+        await host.publish(event("t", n))
+    assert await outcome(listener) == [0, 1, 2]
 
 
 UNTIL_EVENT = """
@@ -143,14 +269,15 @@ do:
 """
 
 
-async def test_until_strategy_ends_the_listener_and_its_event_is_not_in_the_output() -> None:
-    async with runtime() as rt:
-        handle = await listening(rt, UNTIL_EVENT)
-        await rt.publish_event(event("bid", 1))
-        await rt.publish_event(event("bid", 2))
-        await rt.publish_event(event("closed", "the end"))
-        await rt.publish_event(event("bid", 3))
-        assert await outcome(handle) == [1, 2]
+async def test_until_strategy_ends_the_listener_and_its_event_is_not_in_the_output(
+    host: Host,
+) -> None:
+    listener = await host.listening(UNTIL_EVENT)
+    await host.publish(event("bid", 1))
+    await host.publish(event("bid", 2))
+    await host.publish(event("closed", "the end"))
+    await host.publish(event("bid", 3))
+    assert await outcome(listener) == [1, 2]
 
 
 CORRELATED = """
@@ -172,16 +299,15 @@ do:
 """
 
 
-async def test_correlation_with_expect_gives_each_instance_its_own_events() -> None:
-    async with runtime() as rt:
-        first = await listening(rt, CORRELATED, {"auctionId": "a-1"})
-        second = await listening(rt, CORRELATED, {"auctionId": "a-2"})
-        await rt.publish_event(event("com.example.bid", {"auctionId": "a-1", "amount": 10}))
-        await rt.publish_event(event("com.example.bid", {"auctionId": "a-2", "amount": 20}))
-        await rt.publish_event(event("com.example.bid", {"auctionId": "a-1", "amount": 30}))
-        await rt.publish_event(event("com.example.closed"))
-        assert [b["amount"] for b in await outcome(first)] == [10, 30]
-        assert [b["amount"] for b in await outcome(second)] == [20]
+async def test_correlation_with_expect_gives_each_instance_its_own_events(host: Host) -> None:
+    first = await host.listening(CORRELATED, {"auctionId": "a-1"})
+    second = await host.listening(CORRELATED, {"auctionId": "a-2"})
+    await host.publish(event("com.example.bid", {"auctionId": "a-1", "amount": 10}))
+    await host.publish(event("com.example.bid", {"auctionId": "a-2", "amount": 20}))
+    await host.publish(event("com.example.bid", {"auctionId": "a-1", "amount": 30}))
+    await host.publish(event("com.example.closed"))
+    assert [b["amount"] for b in await outcome(first)] == [10, 30]
+    assert [b["amount"] for b in await outcome(second)] == [20]
 
 
 FIRST_BINDS = """
@@ -204,17 +330,15 @@ do:
 """
 
 
-async def test_correlation_without_expect_is_bound_by_the_first_event() -> None:
-    async with runtime() as rt:
-        handle = await listening(rt, FIRST_BINDS)
-        home = "https://my.home.com/sensor"
-        await rt.publish_event(event("my.home.sensors.temperature", 21, source=home,
-                                     roomid="kitchen"))
-        await rt.publish_event(event("my.home.sensors.humidity", 40, roomid="attic"))
-        await asyncio.sleep(0.05)
-        assert handle.status == "waiting"
-        await rt.publish_event(event("my.home.sensors.humidity", 55, roomid="kitchen"))
-        assert await outcome(handle) == [21, 55]
+async def test_correlation_without_expect_is_bound_by_the_first_event(host: Host) -> None:
+    listener = await host.listening(FIRST_BINDS)
+    home = "https://my.home.com/sensor"
+    await host.publish(event("my.home.sensors.temperature", 21, source=home, roomid="kitchen"))
+    await host.publish(event("my.home.sensors.humidity", 40, roomid="attic"))
+    await host.quiet()
+    await listener.still_waiting()
+    await host.publish(event("my.home.sensors.humidity", 55, roomid="kitchen"))
+    assert await outcome(listener) == [21, 55]
 
 
 FILTERS = """
@@ -231,18 +355,18 @@ do:
 """
 
 
-async def test_filters_compare_strings_as_regular_expressions_and_objects_by_members() -> None:
-    async with runtime() as rt:
-        handle = await listening(rt, FILTERS)
-        await rt.publish_event(event("com.example.order.placed", {"kind": "normal"},
-                                     subject="order-1"))
-        await rt.publish_event(event("com.example.order.placed", {"kind": "priority"},
-                                     subject="order-x"))
-        await asyncio.sleep(0.05)
-        assert handle.status == "waiting"
-        await rt.publish_event(event("com.example.order.placed",
-                                     {"kind": "priority", "extra": True}, subject="order-7"))
-        assert await outcome(handle) == [{"kind": "priority", "extra": True}]
+async def test_filters_compare_strings_as_regular_expressions_and_objects_by_members(
+    host: Host,
+) -> None:
+    listener = await host.listening(FILTERS)
+    await host.publish(event("com.example.order.placed", {"kind": "normal"}, subject="order-1"))
+    await host.publish(event("com.example.order.placed", {"kind": "priority"},
+                             subject="order-x"))
+    await host.quiet()
+    await listener.still_waiting()
+    await host.publish(event("com.example.order.placed", {"kind": "priority", "extra": True},
+                             subject="order-7"))
+    assert await outcome(listener) == [{"kind": "priority", "extra": True}]
 
 
 FOREACH = """
@@ -271,12 +395,11 @@ do:
 """
 
 
-async def test_foreach_runs_for_each_event_before_the_next() -> None:
-    async with runtime() as rt:
-        handle = await listening(rt, FOREACH, {})
-        await rt.publish_event(event("t", {"n": 1}))
-        await rt.publish_event(event("t", {"n": 5}))
-        assert await outcome(handle) == {"values": [2, 10], "last": 10}
+async def test_foreach_runs_for_each_event_before_the_next(host: Host) -> None:
+    listener = await host.listening(FOREACH, {})
+    await host.publish(event("t", {"n": 1}))
+    await host.publish(event("t", {"n": 5}))
+    assert await outcome(listener) == {"values": [2, 10], "last": 10}
 
 
 TIMEOUT = """
@@ -292,10 +415,11 @@ do:
 """
 
 
-async def test_a_task_timeout_ends_the_listener() -> None:
-    async with runtime() as rt:
-        execution = await rt.execute(workflow(TIMEOUT))
-        assert execution.status == "faulted"
-        assert execution.error is not None
-        assert execution.error.type == ERRORS + "timeout"
-        assert rt._hub.mailboxes == {}
+async def test_a_task_timeout_ends_the_listener(host: Host) -> None:
+    listener = await host.start(TIMEOUT)
+    status, _, error = await listener.ended()
+    assert status == "faulted"
+    assert error is not None and error["type"] == ERRORS + "timeout"
+    assert host.runtime._hub.mailboxes == {}
+    if host.store is not None:
+        assert await host.store.get_subscriptions(listener.id) == []
