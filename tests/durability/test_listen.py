@@ -230,3 +230,20 @@ async def test_a_run_in_this_process_waits_in_memory_and_receives(store_url: str
         execution = await asyncio.wait_for(handle.result(), 10)
         assert execution.status == "completed", execution.error
         assert execution.output == ["hello"]
+
+
+@pytest.mark.timeout(90)
+async def test_a_listener_killed_before_any_event_still_receives_after_a_restart(
+    store_url: str, store: Store, workers: Workers
+) -> None:
+    async with runtime_on(store_url, "client") as client:
+        record, _ = await client.create_instance(load(ONE), {"who": "later"})
+        worker = await workers.start(store_url, "--lease", "2")
+        await listening(store, record.id)
+        worker.kill()
+        # Published while no worker runs: it waits in the inbox.
+        await client.publish_event(event("com.example.ping", "hi", subject="later"))
+        await workers.start(store_url, "--lease", "2")
+        done = await ended(store, record.id, within=30)
+        assert done.status == "completed", done.error
+        assert done.output == ["hi"]
