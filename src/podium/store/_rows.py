@@ -18,9 +18,10 @@ from podium.store.base import (
     InstanceRecord,
     JournalEntry,
     PayloadTooLarge,
+    ScheduleRecord,
     Serialized,
 )
-from podium.store.schema import DEFINITIONS, INSTANCES, JOURNAL, RESOURCES, Table
+from podium.store.schema import DEFINITIONS, INSTANCES, JOURNAL, RESOURCES, SCHEDULES, Table
 
 Row = Sequence[Any]
 
@@ -119,3 +120,11 @@ def journal_params(dialect: Dialect, entry: JournalEntry) -> tuple[Any, ...]:
 def journal_from(dialect: Dialect, row: Row) -> JournalEntry:
     values = dict(zip(JOURNAL.names, _decode_row(dialect, JOURNAL, row), strict=True))
     return JournalEntry(**values)
+
+
+def schedule_params(dialect: Dialect, record: ScheduleRecord) -> list[Any]:
+    return _encode_row(dialect, SCHEDULES, [getattr(record, n) for n in SCHEDULES.names])
+
+
+def schedule_from(dialect: Dialect, row: Row) -> ScheduleRecord:
+    return ScheduleRecord(*_decode_row(dialect, SCHEDULES, row))
