@@ -1,0 +1,21 @@
+"""Workflow documents with a schedule, for the scheduling tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from podium import Definition, load
+
+
+def scheduled(
+    schedule: dict[str, Any] | None, version: str = "0.1.0", name: str = "nightly",
+    tasks: list[dict[str, Any]] | None = None,
+) -> Definition:
+    """``test/<name>:<version>`` with this ``schedule`` block (None: none)."""
+    document: dict[str, Any] = {
+        "document": {"dsl": "1.0.3", "namespace": "test", "name": name, "version": version},
+        "do": tasks or [{"report": {"set": {"done": True}}}],
+    }
+    if schedule is not None:
+        document["schedule"] = schedule
+    return load(document)
