@@ -8,14 +8,14 @@ connections and worker ids, like separate worker processes.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import AsyncContextManager
 
 import pytest
 
 from podium.runtime import Runtime
 from podium.store import Store, open_store
+from tests.scheduling.support import Runtimes
 from tests.support.postgres import PostgresServer
 
 
@@ -48,6 +48,6 @@ async def _runtime_on(url: str, worker_id: str) -> AsyncIterator[Runtime]:
 
 
 @pytest.fixture
-def runtime_on(store_url: str) -> Callable[[str], AsyncContextManager[Runtime]]:
+def runtime_on(store_url: str) -> Runtimes:
     """``async with runtime_on("w1") as runtime``: a runtime with its own connection."""
     return lambda worker_id: _runtime_on(store_url, worker_id)

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from podium import Definition, load
+from podium.runtime import Runtime
+
+# The ``runtime_on`` fixture: ``async with runtime_on("w1") as runtime``.
+Runtimes = Callable[[str], AbstractAsyncContextManager[Runtime]]
 
 
 def scheduled(

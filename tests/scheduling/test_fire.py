@@ -4,20 +4,15 @@ missed fire once on return, ``after`` only once the previous instance ended."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import AsyncContextManager
 
 import pytest
 
-from podium.runtime import Runtime
 from podium.scheduling import Scheduler, schedule_key, start_scheduled
 from podium.store import InstanceRecord, Store
 from podium.store.base import ScheduleRecord
-from tests.scheduling.support import scheduled
-
-Runtimes = Callable[[str], AsyncContextManager[Runtime]]
+from tests.scheduling.support import Runtimes, scheduled
 
 
 async def scheduled_instances(store: Store) -> list[InstanceRecord]:

@@ -3,15 +3,10 @@ schedule is the workflow's; a newer version takes it over or removes it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import AsyncContextManager
 
-from podium.runtime import Runtime
 from podium.store import Store
-from tests.scheduling.support import scheduled
-
-Runtimes = Callable[[str], AsyncContextManager[Runtime]]
+from tests.scheduling.support import Runtimes, scheduled
 
 
 async def test_deploy_creates_the_schedule_of_a_scheduled_workflow(
