@@ -177,9 +177,17 @@ class Runtime:
     # the store ----------------------------------------------------------------------------
 
     async def deploy(self, workflow: WorkflowSource) -> DefinitionRecord:
-        """Register a definition by namespace/name/version (see ``Registry``)."""
+        """Register a definition by namespace/name/version (see ``Registry``); with a
+        store, its workflow's schedule follows the highest deployed version
+        (``podium.scheduling.sync_schedule``). Starting or running a document
+        records its definition too, but only a deploy touches schedules."""
         definition = workflow if isinstance(workflow, Definition) else load(workflow)
-        return await self.registry.deploy(definition)
+        record = await self.registry.deploy(definition)
+        if self.store is not None:
+            from podium.scheduling import sync_schedule  # it builds on this module
+
+            await sync_schedule(self.store, record.namespace, record.name)
+        return record
 
     async def create_instance(
         self,

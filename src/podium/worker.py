@@ -41,6 +41,7 @@ from podium.engine.journal import FAULTED as TASK_FAULTED
 from podium.engine.journal import HistoryFull, JournalUnavailable
 from podium.engine.state import Instance
 from podium.limits import MAX_CRASHES
+from podium.scheduling import Scheduler
 from podium.store.base import (
     CANCEL,
     CANCELLED,
@@ -406,7 +407,8 @@ class Worker:
     ``max_crashes``: takeovers without progress after which an instance is
     quarantined (faulted, not run again). ``grace_seconds``: how long shutdown
     waits for the instances it releases. ``store_patience``: how long a failing
-    store is retried before ``run`` raises its ``StoreError``."""
+    store is retried before ``run`` raises its ``StoreError``. ``schedules``: also
+    fire the store's due schedules (``podium.scheduling``)."""
 
     def __init__(
         self,
@@ -419,6 +421,7 @@ class Worker:
         max_crashes: int = MAX_CRASHES,
         grace_seconds: float = SHUTDOWN_GRACE_SECONDS,
         store_patience: float = STORE_PATIENCE_SECONDS,
+        schedules: bool = True,
     ) -> None:
         if max_crashes < 1:
             raise ValueError("max_crashes must be at least 1")
@@ -439,6 +442,7 @@ class Worker:
         self._failing_since: float | None = None
         # A takeover this worker runs alone (see _claim), until it makes progress.
         self._alone: str | None = None
+        self.scheduler: Scheduler | None = Scheduler(runtime) if schedules else None
 
     async def run(self, stop: asyncio.Event) -> None:
         """Work until ``stop`` is set; then release what is held (it resumes
@@ -454,6 +458,7 @@ class Worker:
                 started = free = 0
                 try:
                     await self._purge_if_due()
+                    await self._fire_schedules()
                     free = self.concurrency - len(self.running)
                     if free > 0:
                         started = await self._claim(free)
@@ -542,6 +547,11 @@ class Worker:
         if purged:
             log.info("purged %d instances ended before the %s retention", purged,
                      self.retention)
+
+    async def _fire_schedules(self) -> None:
+        """Start the instances of the schedules that are due (``podium.scheduling``)."""
+        if self.scheduler is not None:
+            await self.scheduler.tick()
 
     # claiming and running ------------------------------------------------------------------
 

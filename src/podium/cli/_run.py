@@ -122,6 +122,10 @@ def run(
     """
     definition = load_file(workflow_file)
     data = parse_input(input_json)
+    if definition.model.schedule is not None:
+        stderr().print("note: this run starts the workflow once, now; its schedule is fired by "
+                       "`podium worker` once the workflow is deployed (`podium deploy`)",
+                       soft_wrap=True, highlight=False, markup=False)
     options = settings(allow_run, allow_hosts, allow_files)
     listeners: list[Listener] = [Progress(stderr())] if verbose else []
     if store is None:

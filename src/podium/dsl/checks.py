@@ -3,7 +3,9 @@
 - flow directives (``then``) name a task of their own list;
 - names taken from ``use.*`` exist (errors, retries, timeouts, authentications,
   functions, secrets, catalogs);
-- every runtime expression compiles.
+- every runtime expression compiles;
+- a ``schedule`` names exactly one of ``every``, ``cron``, ``after``, ``on``; its
+  cron expression is valid, and ``on`` has no ``until`` (see ``_check_schedule``).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from podium.dsl import model as m
+from podium.dsl.cron import cron_problem
 from podium.dsl.loader import Pointer, Problem, Source
 from podium.expressions import (
     ExpressionSyntaxError,
@@ -53,6 +56,7 @@ def check(workflow: m.Workflow, source: Source) -> list[Problem]:
     use = workflow.use or m.Use()
     problems += _check_flow(workflow, source)
     problems += _check_references(workflow, use, source)
+    problems += _check_schedule(workflow, source)
     with compile_budget():  # validating any document stays within a fixed time
         problems += _check_expressions(workflow, source)
     return problems
@@ -206,6 +210,39 @@ def _check_function(
             f"unknown function '{name}': not a built-in call (asyncapi, grpc, http, openapi, "
             f"a2a, mcp) nor defined in use.functions ({known})",
         ))
+
+
+# --- schedule ----------------------------------------------------------------------------
+
+SCHEDULE_KINDS = ("every", "cron", "after", "on")
+
+
+def _check_schedule(workflow: m.Workflow, source: Source) -> list[Problem]:
+    """A schedule is one rule (the spec does not say how two would combine); a cron
+    expression must be valid; ``on`` takes no ``until``: a schedule starts an
+    instance per match and listens for as long as it is deployed, so there is
+    nothing for ``until`` to end (a ``listen`` task inside the workflow can)."""
+    schedule = workflow.schedule
+    if schedule is None:
+        return []
+    given = [kind for kind in SCHEDULE_KINDS if getattr(schedule, kind) is not None]
+    if len(given) != 1:
+        what = "none" if not given else " and ".join(f"'{kind}'" for kind in given)
+        return [source.problem(
+            ("schedule",), f"a schedule takes exactly one of 'every', 'cron', 'after' or"
+            f" 'on', got {what}",
+        )]
+    if schedule.cron is not None:
+        problem = cron_problem(schedule.cron)
+        if problem is not None:
+            return [source.problem(("schedule", "cron"), problem)]
+    if schedule.on is not None and schedule.on.until is not None:
+        return [source.problem(
+            ("schedule", "on", "until"),
+            "'until' is not supported in a schedule: a schedule starts an instance for every"
+            " match for as long as it is deployed; use a 'listen' task with 'until' instead",
+        )]
+    return []
 
 
 # --- expressions -------------------------------------------------------------------------

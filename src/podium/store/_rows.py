@@ -23,6 +23,7 @@ from podium.store.base import (
     InstanceRecord,
     JournalEntry,
     PayloadTooLarge,
+    ScheduleRecord,
     Serialized,
     SubscriptionRecord,
 )
@@ -33,6 +34,7 @@ from podium.store.schema import (
     INSTANCES,
     JOURNAL,
     RESOURCES,
+    SCHEDULES,
     SUBSCRIPTIONS,
     Table,
 )
@@ -134,6 +136,14 @@ def journal_params(dialect: Dialect, entry: JournalEntry) -> tuple[Any, ...]:
 def journal_from(dialect: Dialect, row: Row) -> JournalEntry:
     values = dict(zip(JOURNAL.names, _decode_row(dialect, JOURNAL, row), strict=True))
     return JournalEntry(**values)
+
+
+def schedule_params(dialect: Dialect, record: ScheduleRecord) -> list[Any]:
+    return _encode_row(dialect, SCHEDULES, [getattr(record, n) for n in SCHEDULES.names])
+
+
+def schedule_from(dialect: Dialect, row: Row) -> ScheduleRecord:
+    return ScheduleRecord(*_decode_row(dialect, SCHEDULES, row))
 
 
 # events ---------------------------------------------------------------------------------

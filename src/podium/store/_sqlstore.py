@@ -17,6 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 from podium.store import _event_operations as event_ops
 from podium.store import _operations as ops
 from podium.store import _rows
+from podium.store import _schedule_operations as schedule_ops
 from podium.store._batch import Op, Tx, Write
 from podium.store._dialect import Dialect, utc
 from podium.store.base import (
@@ -26,6 +27,7 @@ from podium.store.base import (
     EventRecord,
     InstanceRecord,
     JournalEntry,
+    ScheduleRecord,
     StoreError,
     SubscriptionRecord,
 )
@@ -321,3 +323,38 @@ class SQLStore(ABC):
 
     def _time(self, value: datetime) -> Any:
         return self.dialect.encode_time(value)
+
+    # schedules (podium.scheduling) --------------------------------------------------------
+
+    async def put_schedule(self, record: ScheduleRecord) -> None:
+        params = _rows.schedule_params(self.dialect, record)
+        await self._write(lambda tx: schedule_ops.put_schedule(tx, params))
+
+    async def delete_schedule(self, namespace: str, name: str) -> None:
+        await self._write(lambda tx: schedule_ops.delete_schedule(tx, namespace, name))
+
+    async def list_schedules(self) -> list[ScheduleRecord]:
+        self._check_open()
+        return await self._read(schedule_ops.list_schedules)
+
+    async def claim_schedules(
+        self, owner: str, lease_seconds: float, now: datetime
+    ) -> list[ScheduleRecord]:
+        at, until = self._time(now), self._time(now + timedelta(seconds=lease_seconds))
+        return await self._write(lambda tx: schedule_ops.claim_schedules(tx, owner, at, until))
+
+    async def fired(
+        self, namespace: str, name: str, owner: str, *, due: datetime,
+        next_due: datetime | None, instance_id: str | None,
+    ) -> bool:
+        at, then = self._time(due), None if next_due is None else self._time(next_due)
+        now = self._time(datetime.now(UTC))
+        return await self._write(lambda tx: schedule_ops.fired(
+            tx, namespace, name, owner, at, then, instance_id, now))
+
+    async def arm_schedule(
+        self, namespace: str, name: str, *, last_instance: str, next_due: datetime
+    ) -> bool:
+        then, now = self._time(next_due), self._time(datetime.now(UTC))
+        return await self._write(lambda tx: schedule_ops.arm_schedule(
+            tx, namespace, name, last_instance, then, now))

@@ -402,11 +402,17 @@ class Store(Protocol):
     # schedules (podium.scheduling) ----------------------------------------------------------
 
     async def put_schedule(self, record: ScheduleRecord) -> None:
-        """Create or replace the schedule of namespace/name (keeping its lease)."""
+        """Create or replace the schedule of namespace/name: version, kind, spec and
+        next due time are replaced, the last fire kept, and the lease dropped (a
+        worker still firing the replaced schedule finds its lease lost, so its
+        ``fired`` cannot overwrite the new next due time). The record's ``owner``,
+        ``lease_expires_at``, ``last_due`` and ``last_instance`` are used only when
+        the row is new."""
 
     async def delete_schedule(self, namespace: str, name: str) -> None: ...
 
-    async def list_schedules(self) -> list[ScheduleRecord]: ...
+    async def list_schedules(self) -> list[ScheduleRecord]:
+        """Every schedule, by namespace and name."""
 
     async def claim_schedules(
         self, owner: str, lease_seconds: float, now: datetime
@@ -420,3 +426,10 @@ class Store(Protocol):
     ) -> bool:
         """Record a fire (``last_due``, ``last_instance``), set the next due time and
         release the lease; False (nothing written) if ``owner`` lost the lease."""
+
+    async def arm_schedule(
+        self, namespace: str, name: str, *, last_instance: str, next_due: datetime
+    ) -> bool:
+        """Set the next due time of a schedule waiting for its last instance to end
+        (``after``): only while its ``next_due`` is unset and ``last_instance`` is
+        still the one given, so that workers racing to arm it write it once."""
