@@ -277,7 +277,10 @@ class Runtime:
         """Matches stored events to listeners (podium.events.dispatcher); runs in
         this process once something listens here, or under ``podium worker``."""
         if self._dispatcher is None:
-            self._dispatcher = Dispatcher(self._store(), self.worker_id, self.matcher)
+            from podium.scheduling import start_scheduled
+
+            self._dispatcher = Dispatcher(self._store(), self.worker_id, self.matcher,
+                                          functools.partial(start_scheduled, self))
         return self._dispatcher
 
     async def subscribe(

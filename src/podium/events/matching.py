@@ -89,19 +89,6 @@ def filter_spec(event_filter: m.EventFilter, expects: Mapping[str, Any]) -> dict
     return spec
 
 
-def schedule_spec(strategy: m.EventConsumptionStrategy, version: str,
-                  read: str = "envelope") -> dict[str, Any]:
-    """The listener of a ``schedule.on`` (dsl.md "Event-driven scheduling"): no
-    instance exists yet, so a correlation's ``expect`` is taken as written (a
-    constant). The new instance's input is the array of the events, as ``read``
-    (the whole events by default, as the spec's ``$workflow.input[0].data``)."""
-    kind, items = strategy_filters(strategy)
-    filters = [filter_spec(f, {name: c.expect for name, c in (f.correlate or {}).items()
-                               if c.expect is not None}) for f in items]
-    return {"task": "/schedule/on", "mode": "strict", "read": read, "strategy": kind,
-            "filters": filters, "until": None, "version": version}
-
-
 def strategy_filters(strategy: m.EventConsumptionStrategy | m.UntilStrategy) -> tuple[
     str, list[m.EventFilter]
 ]:
