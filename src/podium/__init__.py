@@ -2,7 +2,7 @@
 
 from podium._version import __version__
 from podium.dsl import Definition, InvalidWorkflowError, Problem, load, validate
-from podium.engine.errors import WorkflowError
+from podium.errors import WorkflowError
 from podium.runtime import Execution, Handle, Runtime
 
 __all__ = [

@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from podium.engine.errors import AUTHORIZATION, WorkflowError
+from podium.errors import AUTHORIZATION, WorkflowError
 
 if TYPE_CHECKING:
     import httpx

@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from podium.engine.errors import WorkflowError
+from podium.errors import WorkflowError
 from podium.limits import MAX_DEPTH, MAX_PAYLOAD_BYTES, depth_exceeds
 
 # Encodings decoded here, under the size limit. httpx would decode brotli and

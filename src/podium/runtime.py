@@ -104,8 +104,8 @@ class Runtime:
             settings=settings,
             sandbox=Sandbox(timeout=settings.expression_timeout),
         )
-        self.services.runtime = self
         self.services.host = self
+        self._subflows: set[asyncio.Task[Execution]] = set()  # unawaited, in memory
         # Listeners: matched in memory without a store, else by the dispatcher.
         self.matcher = Matcher(Evaluator("strict", self.services.sandbox))
         self._hub = MemoryHub(self.matcher)
@@ -161,7 +161,7 @@ class Runtime:
         data = _checked_input(input if input is not None else {})
         if self.store is None:
             instance = self.instance(definition, data, str(ULID()).lower())
-            return Handle(instance, asyncio.ensure_future(execute(instance)))
+            return Handle(instance, asyncio.ensure_future(execute(instance)), runtime=self)
         record, created = await self.create_instance(definition, data, key=key, owned=True)
         if not created:
             # An idempotent start: the instance with this key already exists.
@@ -172,7 +172,8 @@ class Runtime:
         # the instance over would read too.
         deployed = self.registry.definition(definition)
         instance = await self.resume_instance(record, deployed, fresh=True)
-        return Handle(instance, asyncio.ensure_future(run_durable(self, instance, record)))
+        return Handle(instance, asyncio.ensure_future(run_durable(self, instance, record)),
+                      runtime=self)
 
     # the store ----------------------------------------------------------------------------
 
@@ -325,6 +326,76 @@ class Runtime:
             raise WorkflowError.configuration("this runtime has no store")
         return self.store
 
+    # host: subflows (engine.host) -------------------------------------------------------
+
+    # How often a parent looks at a child that another worker runs.
+    SUBFLOW_POLL_SECONDS = 0.2
+    _ENDED = ("completed", "faulted", "cancelled")
+
+    async def start_workflow(
+        self, parent: Instance, position: str, namespace: str, name: str, version: str,
+        input: Any, *, await_: bool,
+    ) -> Execution | None:
+        definition = await self.registry.get(namespace, name, version)
+        if self.store is None:
+            child = self.instance(definition, input, f"{parent.id}.{len(self._subflows)}")
+            if not await_:
+                task = asyncio.ensure_future(execute(child))
+                self._subflows.add(task)
+                task.add_done_callback(self._subflows.discard)
+                return None
+            return await execute(child)
+        record, created = await self.create_instance(
+            definition, input, key=f"{parent.id}:{position}", owned=await_,
+            parent=(parent.id, position),
+            # Secrets the parent passes are stored as references, as in its journal.
+            references=parent.journal.references,
+        )
+        if not await_:
+            return None
+        if created:
+            child = await self.resume_instance(record, definition, fresh=True)
+            execution = await self._run_subflow(parent, child, record)
+            if execution.status in self._ENDED:
+                return execution
+            # The child left memory without ending (it was suspended on its own):
+            # once resumed, any worker may claim it. The parent waits for its end,
+            # as a replaying parent does, rather than faulting.
+        # The child exists: this parent is replaying. Wait for whoever runs it.
+        while True:
+            current = await self.store.get_instance(record.id)
+            if current is None:
+                raise WorkflowError.runtime(f"subflow instance {record.id} vanished")
+            if current.status in self._ENDED:
+                problem = WorkflowError.from_dict(current.error) if current.error else None
+                return Execution(current.id, current.status, current.output, problem)
+            await asyncio.sleep(self.SUBFLOW_POLL_SECONDS)
+
+    async def _run_subflow(
+        self, parent: Instance, child: Instance, record: InstanceRecord
+    ) -> Execution:
+        """Run an awaited child here, in a task of its own: the lease keeper cancels
+        the task holding an instance, so a cancel request for the child must stop
+        the child only (its parent's task then faults, as it does when it finds the
+        child cancelled on replay). A parent that is stopped stops its child too:
+        released along with it, or cancelled."""
+        from podium.worker import keeper, run_durable
+
+        task = asyncio.ensure_future(run_durable(self, child, record))
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is None or not current.cancelling():
+                return Execution(child.id, "cancelled")  # the child alone
+            held = keeper(self).held
+            theirs, ours = held.get(child.id), held.get(parent.id)
+            if ours is not None and theirs is not None and ours.releasing:
+                theirs.releasing = True
+            task.cancel()
+            await asyncio.wait([task])
+            raise
+
 
 def _checked_input(data: Any) -> Any:
     """The input of a new instance, refused before anything is recorded or run when
@@ -341,11 +412,12 @@ class Handle:
 
     def __init__(
         self, instance: Instance | None, task: asyncio.Future[Execution],
-        instance_id: str | None = None,
+        instance_id: str | None = None, *, runtime: Runtime | None = None,
     ) -> None:
         self._instance = instance
         self._task = task
         self._id = instance.id if instance is not None else instance_id or ""
+        self._runtime = runtime  # the one running the instance here
 
     @classmethod
     def finished(cls, record: InstanceRecord) -> Handle:
@@ -381,10 +453,10 @@ class Handle:
     def release(self) -> None:
         """Stop running here and hand the instance back to the store, untouched,
         for a worker to continue (store-backed runs only)."""
-        if self._instance is not None and self._instance.services.runtime is not None:
+        if self._instance is not None and self._runtime is not None:
             from podium.worker import keeper
 
-            held = keeper(self._instance.services.runtime).held.get(self._instance.id)
+            held = keeper(self._runtime).held.get(self._instance.id)
             if held is not None:
                 held.releasing = True
         self._task.cancel()

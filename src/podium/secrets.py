@@ -34,7 +34,7 @@ from ruamel.yaml.error import YAMLError
 from podium.config import Settings
 
 if TYPE_CHECKING:
-    from podium.engine.errors import WorkflowError
+    from podium.errors import WorkflowError
 
 REDACTED = "***"
 # Shorter values would mangle unrelated text ("on", "id", "1") for no protection.

@@ -72,13 +72,13 @@ class _Cache:
     documents: dict[str, dict[str, Any]] = field(default_factory=dict)  # OIDC discovery
 
 
-# One cache per runtime (or per HTTP client, when there is no runtime object).
+# One cache per host (the runtime; or per HTTP client, when there is none).
 _caches: weakref.WeakKeyDictionary[object, _Cache] = weakref.WeakKeyDictionary()
 
 
 def cache_of(run: TaskRun) -> _Cache:
     services = run.instance.services
-    owner: object = services.runtime if services.runtime is not None else services.http
+    owner: object = services.host if services.host is not None else services.http
     cache = _caches.get(owner)
     if cache is None:
         cache = _caches[owner] = _Cache()

@@ -1,9 +1,9 @@
 """What tasks need from the process that runs them (ARCHITECTURE "Layers").
 
 The engine never imports its hosts (``podium.runtime``, ``podium.worker``): a
-task that must reach beyond its own instance (wait for events, publish one)
-asks the host through this protocol, which the runtime implements in memory or
-over a store.
+task that must reach beyond its own instance (wait for events, publish one,
+start a subflow) asks the host through this protocol, which the runtime
+implements in memory or over a store.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from podium.events.matching import CloudEvent, Received
 
 if TYPE_CHECKING:
+    from podium.engine.execution import Execution
     from podium.engine.state import Instance
 
 __all__ = ["CloudEvent", "Host", "Mailbox", "Received"]
@@ -55,3 +56,14 @@ class Host(Protocol):
         """Deliver an event an instance emitted (already journaled, with its id):
         to this host's inbox and transports; a second publish of the same
         source+id is stored once."""
+
+    async def start_workflow(
+        self, parent: Instance, position: str, namespace: str, name: str, version: str,
+        input: Any, *, await_: bool,
+    ) -> Execution | None:
+        """Start a deployed workflow as the child of ``parent``'s task at ``position``
+        (``run: workflow``). With a store, idempotent per parent and position: a
+        parent that replays finds the child it started, not a second one.
+        Awaited, return how the child ended (completed, faulted or cancelled, also
+        when another process ran it); else return None once it is started.
+        Raises ``WorkflowError`` when the workflow is not deployed."""

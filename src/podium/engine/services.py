@@ -15,7 +15,6 @@ from podium.expressions.sandbox import Sandbox
 
 if TYPE_CHECKING:
     from podium.engine.host import Host
-    from podium.runtime import Runtime
 
 
 @dataclass
@@ -28,9 +27,7 @@ class Services:
     settings: Settings = field(default_factory=Settings)
     # Texts of external resources already read (see podium.resources).
     resource_cache: dict[str, str] = field(default_factory=dict)
-    # The runtime itself, for tasks that start other instances (subflows).
-    runtime: Runtime | None = None
-    # What listen/emit ask of the process running them (engine.host).
+    # What listen, emit and subflows ask of the process running them (engine.host).
     host: Host | None = None
     # Where unbounded expressions run (child processes, started when first needed).
     sandbox: Sandbox = field(default_factory=Sandbox)

@@ -42,7 +42,7 @@ from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
 from podium.dsl import model as m
-from podium.engine.errors import WorkflowError
+from podium.errors import WorkflowError
 from podium.expressions import Evaluator
 from podium.expressions.jq import (
     ExpressionSyntaxError,

@@ -16,7 +16,7 @@ import math
 from collections.abc import Coroutine
 from typing import Any
 
-from podium.engine.errors import WorkflowError
+from podium.errors import WorkflowError
 from podium.expressions import sandbox as sandboxing
 from podium.expressions.classify import classify
 from podium.expressions.jq import (

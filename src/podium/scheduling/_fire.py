@@ -19,7 +19,7 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from podium.engine.errors import WorkflowError
+from podium.errors import WorkflowError
 from podium.scheduling._due import next_due
 from podium.store.base import ENDED, InstanceRecord, ScheduleRecord, Store
 
