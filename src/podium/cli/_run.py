@@ -126,6 +126,11 @@ def run(
         stderr().print("note: this run starts the workflow once, now; its schedule is fired by "
                        "`podium worker` once the workflow is deployed (`podium deploy`)",
                        soft_wrap=True, highlight=False, markup=False)
+    if store is None and _listens(definition.raw):
+        stderr().print("note: this workflow listens for events; without --store it hears only "
+                       "the events it emits itself (`podium events publish` writes to a store: "
+                       "run it with --store, or deploy it and start it under `podium worker`)",
+                       soft_wrap=True, highlight=False, markup=False)
     options = settings(allow_run, allow_hosts, allow_files)
     listeners: list[Listener] = [Progress(stderr())] if verbose else []
     if store is None:
@@ -234,3 +239,14 @@ def _workflow_files(directory: Path) -> list[Path]:
             if name.endswith(WORKFLOW_SUFFIXES) and not name.startswith(".")
         )
     return sorted(found)
+
+
+def _listens(node: Any) -> bool:
+    """Whether a document has a ``listen`` task anywhere."""
+    if isinstance(node, dict):
+        return any((key == "listen" and isinstance(value, dict) and "to" in value)
+                   or _listens(value)
+                   for key, value in node.items())
+    if isinstance(node, list):
+        return any(_listens(item) for item in node)
+    return False
