@@ -4,6 +4,7 @@ names, durations, and the shared ``--store`` and ``--allow-run`` options."""
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
@@ -81,12 +82,21 @@ def parse_input(value: str | None) -> Any:
     MAX_PAYLOAD_BYTES long (README "Limits"); anything else exits 2."""
     if value is None:
         return None
-    where = "--input"
+    return json_argument(value, "--input")
+
+
+def json_argument(value: str, where: str, *, stdin: bool = False) -> Any:
+    """A JSON document given on the command line: inline, ``@path`` to a file, or
+    (when ``stdin``) ``-`` for standard input; strict and within the limits like
+    ``--input``. ``where`` names it in messages; anything wrong exits 2."""
     text = value
     if value.startswith("@"):
         path = Path(value[1:])
-        where = f"--input file {path}"
+        where = f"{where} file {path}"
         text = _read_input(path, where)
+    elif stdin and value == "-":
+        where = f"{where} from standard input"
+        text = _decode(sys.stdin.buffer.read(MAX_PAYLOAD_BYTES + 1), where)
     size = len(text.encode("utf-8", "surrogatepass"))
     if size > MAX_PAYLOAD_BYTES:
         usage_error(f"{where} is larger ({size:,} bytes) than the limit of "
@@ -106,6 +116,10 @@ def _read_input(path: Path, where: str) -> str:
             content = file.read(MAX_PAYLOAD_BYTES + 1)
     except OSError as exc:
         usage_error(f"cannot read {where}: {exc.strerror or exc}")
+    return _decode(content, where)
+
+
+def _decode(content: bytes, where: str) -> str:
     if len(content) > MAX_PAYLOAD_BYTES:
         usage_error(f"{where} is larger than the limit of {MAX_PAYLOAD_BYTES:,} bytes")
     try:
