@@ -14,7 +14,7 @@ import typer
 
 from podium import Definition, InvalidWorkflowError, load
 from podium.cli._output import invalid, usage_error
-from podium.config import Settings, parse_allow_hosts, parse_allow_run
+from podium.config import Settings, parse_allow_hosts, parse_allow_run, parse_events_url
 from podium.dsl import strict_json
 from podium.dsl.durations import iso_seconds
 from podium.dsl.strict_json import JSONDataError, JSONTextError
@@ -62,6 +62,16 @@ AllowFilesOption = Annotated[
         "--allow-files", metavar="DIRS", show_default="PODIUM_ALLOW_FILES, else none",
         help="Directories file resources may be read from besides the workflow's own "
              "(comma-separated). Overrides PODIUM_ALLOW_FILES.",
+    ),
+]
+
+EventsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--events", metavar="URL", show_default="PODIUM_EVENTS, else the store only",
+        help="NATS JetStream server carrying CloudEvents between processes "
+             "(nats://127.0.0.1:4222): events on podium.events.> are stored in the inbox. "
+             "Overrides PODIUM_EVENTS.",
     ),
 ]
 
@@ -177,12 +187,18 @@ def parse_duration(text: str, option: str) -> timedelta:
 
 
 def settings(
-    allow_run: str | None, allow_hosts: str | None = None, allow_files: str | None = None
+    allow_run: str | None, allow_hosts: str | None = None, allow_files: str | None = None,
+    events: str | None = None,
 ) -> Settings:
     """The operator's settings from the environment, flags over their ``PODIUM_*``
-    variable (``--allow-run``, ``--allow-hosts``, ``--allow-files``); a bad value
-    exits 2."""
+    variable (``--allow-run``, ``--allow-hosts``, ``--allow-files``, ``--events``);
+    a bad value exits 2."""
     overrides: dict[str, Any] = {}
+    if events is not None:
+        try:
+            overrides["events"] = parse_events_url(events)
+        except ValueError as exc:
+            usage_error(str(exc))
     if allow_run is not None:
         try:
             overrides["allow_run"] = parse_allow_run(allow_run)
