@@ -53,7 +53,11 @@ def url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
     with psycopg.connect(database, autocommit=True) as connection:
         exists = connection.execute("SELECT to_regclass('podium_instances')").fetchone()
         if exists is not None and exists[0] is not None:
-            connection.execute("TRUNCATE podium_definitions, podium_instances, podium_journal")
+            connection.execute(
+                "TRUNCATE podium_definitions, podium_instances, podium_journal, podium_resources,"
+                " podium_events, podium_subscriptions, podium_deliveries, podium_schedules,"
+                " podium_leases"
+            )
     return database
 
 

@@ -76,19 +76,19 @@ async def test_concurrent_opens_of_a_new_database(fresh_url: Callable[[], str]) 
         await asyncio.gather(*(store.close() for store in stores))
 
 
-async def test_an_older_database_is_upgraded_in_place(fresh_url: Callable[[], str]) -> None:
-    """A database written when only the first migration existed keeps its rows and
-    gains the later columns (with their defaults)."""
-    from podium.store.migrations import Migration
+def _database_at(url: str, number: int, dialect: Any) -> None:
+    """Write, bypassing the store, a database as the first ``number`` migrations
+    left it, with one instance in it."""
     from podium.store.schema import MIGRATIONS, create_statements
 
-    url = fresh_url()
-    first: Migration = migrations()[0]
-    store = open_store(url)
-    dialect = store.dialect  # type: ignore[attr-defined]
-    statements = [*create_statements(dialect, MIGRATIONS), *first.statements(dialect)]
     stamp = "'2026-01-01T00:00:00Z'" if url.startswith("sqlite") else "now()"
-    statements.append(f"INSERT INTO podium_migrations VALUES (1, '{first.name}', {stamp})")
+    statements = create_statements(dialect, MIGRATIONS)
+    for migration in migrations()[:number]:
+        statements += migration.statements(dialect)
+        statements.append(
+            f"INSERT INTO podium_migrations VALUES ({migration.number}, '{migration.name}',"
+            f" {stamp})"
+        )
     statements.append(
         "INSERT INTO podium_instances (id, namespace, name, version, status, created_at,"
         f" updated_at) VALUES ('old', 'n', 'w', '1', 'pending', {stamp}, {stamp})"
@@ -101,10 +101,36 @@ async def test_an_older_database_is_upgraded_in_place(fresh_url: Callable[[], st
         with psycopg.connect(url) as connection:
             for statement in statements:
                 connection.execute(statement)
+
+
+async def test_an_older_database_is_upgraded_in_place(fresh_url: Callable[[], str]) -> None:
+    """A database written when only the first migration existed keeps its rows and
+    gains the later columns (with their defaults)."""
+    url = fresh_url()
+    store = open_store(url)
+    _database_at(url, 1, store.dialect)  # type: ignore[attr-defined]
     await store.open()
     try:
         old = await store.get_instance("old")
         assert old is not None and old.crashes == 0 and old.claimed_seq is None
+    finally:
+        await store.close()
+    assert applied(url) == EXPECTED
+
+
+async def test_a_database_before_events_gains_the_event_tables(
+    fresh_url: Callable[[], str],
+) -> None:
+    url = fresh_url()
+    store = open_store(url)
+    _database_at(url, 2, store.dialect)  # type: ignore[attr-defined]
+    await store.open()
+    try:
+        assert await store.get_instance("old") is not None
+        event = {"specversion": "1.0", "id": "1", "source": "/s", "type": "t"}
+        [record] = await store.put_events([event])
+        assert record is not None and [r.key for r in await store.undispatched(5)] == [record.key]
+        assert await store.acquire_lease("dispatcher", "me", 30) is True
     finally:
         await store.close()
     assert applied(url) == EXPECTED

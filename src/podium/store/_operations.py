@@ -317,11 +317,18 @@ async def renew(tx: Tx, worker: str, lease_until: Any) -> list[InstanceRecord]:
 
 
 async def release(
-    tx: Tx, worker: str, instance_id: str, changes: Mapping[str, Any], history: list[Row]
+    tx: Tx, worker: str, instance_id: str, changes: Mapping[str, Any], history: list[Row],
+    wake_if_mailbox: Any = None,
 ) -> None:
     """Give the instance up; ``history`` (journal rows, all columns but ``seq``) is
-    appended in the same transaction, only if the worker still held it."""
+    appended in the same transaction, only if the worker still held it.
+
+    ``wake_if_mailbox``: a time (encoded); ``wake_at`` becomes it instead of the
+    value in ``changes`` when the instance has an unconsumed delivery."""
     lost = LeaseLost(f"instance {instance_id!r} is not held by worker {worker!r}")
+    if wake_if_mailbox is not None:
+        await _release_waking(tx, worker, instance_id, changes, history, wake_if_mailbox, lost)
+        return
     update = f"UPDATE podium_instances SET {_assignments(changes)} WHERE id = ? AND owner = ?"
     if not history:
         await tx.send(update, [*changes.values(), instance_id, worker], or_fail=lost)
@@ -330,6 +337,38 @@ async def release(
     if not await tx.fetch(f"{update} RETURNING id", [*changes.values(), instance_id, worker]):
         raise lost  # nothing written yet: the batch stays intact (see _batch)
     await append_rows(tx, history)
+
+
+async def _release_waking(
+    tx: Tx, worker: str, instance_id: str, changes: Mapping[str, Any], history: list[Row],
+    now: Any, lost: LeaseLost,
+) -> None:
+    """``release`` of a listener parking: due at once if a delivery is waiting.
+
+    The dispatcher locks the instance row before it wakes instances (see
+    ``_event_operations.dispatch``), and so does this, before it looks at the
+    mailbox in a separate statement: on PostgreSQL (READ COMMITTED) a statement
+    sees what committed before it began, so whichever of the two comes second
+    sees the other's work and the instance never sleeps on a full mailbox."""
+    held = await tx.fetch(
+        f"SELECT id FROM podium_instances WHERE id = ? AND owner = ?{tx.dialect.row_lock}",
+        (instance_id, worker),
+    )
+    if not held:
+        raise lost  # nothing written yet: the batch stays intact (see _batch)
+    rest = {name: value for name, value in changes.items() if name != "wake_at"}
+    otherwise = "?" if "wake_at" in changes else "wake_at"
+    given = [changes["wake_at"]] if "wake_at" in changes else []
+    assignments = ", ".join([*(f"{name} = ?" for name in rest), (
+        "wake_at = CASE WHEN EXISTS (SELECT 1 FROM podium_deliveries"
+        f" WHERE instance_id = ? AND consumed_at IS NULL) THEN ? ELSE {otherwise} END"
+    )])
+    await tx.send(
+        f"UPDATE podium_instances SET {assignments} WHERE id = ? AND owner = ?",
+        [*rest.values(), instance_id, now, *given, instance_id, worker],
+    )
+    if history:
+        await append_rows(tx, history)
 
 
 async def owners(tx: Tx) -> list[str]:
@@ -410,7 +449,8 @@ async def request(
     return record
 
 
-async def purge(tx: Tx, ended_before: Any) -> int:
+async def purge(tx: Tx, ended_before: Any) -> list[str]:
+    """Delete ended instances and their journals; the ids of those deleted."""
     # Instances first, then the journals of exactly those: deleting journals by the
     # same condition first could miss an instance that ends in between.
     gone = await tx.fetch(
@@ -423,4 +463,4 @@ async def purge(tx: Tx, ended_before: Any) -> int:
         await tx.send(
             f"DELETE FROM podium_journal WHERE instance_id IN ({_marks(len(chunk))})", chunk
         )
-    return len(ids)
+    return ids

@@ -7,20 +7,35 @@ datetime, something that is not JSON) raises from the call that passed it.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
+
+from ulid import ULID
 
 from podium.limits import MAX_PAYLOAD_BYTES
 from podium.store._dialect import Dialect, dump_json
 from podium.store.base import (
     DefinitionRecord,
+    Delivery,
+    EventRecord,
     InstanceRecord,
     JournalEntry,
     PayloadTooLarge,
     Serialized,
+    SubscriptionRecord,
 )
-from podium.store.schema import DEFINITIONS, INSTANCES, JOURNAL, RESOURCES, Table
+from podium.store.schema import (
+    DEFINITIONS,
+    DELIVERIES,
+    EVENTS,
+    INSTANCES,
+    JOURNAL,
+    RESOURCES,
+    SUBSCRIPTIONS,
+    Table,
+)
 
 Row = Sequence[Any]
 
@@ -119,3 +134,79 @@ def journal_params(dialect: Dialect, entry: JournalEntry) -> tuple[Any, ...]:
 def journal_from(dialect: Dialect, row: Row) -> JournalEntry:
     values = dict(zip(JOURNAL.names, _decode_row(dialect, JOURNAL, row), strict=True))
     return JournalEntry(**values)
+
+
+# events ---------------------------------------------------------------------------------
+
+_last_key = 0
+_key_lock = threading.Lock()
+
+
+def event_key() -> str:
+    """A new inbox key: a lower-case ULID, greater than every key this process took
+    before (two in the same millisecond still sort in the order they were taken)."""
+    global _last_key
+    with _key_lock:
+        value = max(int(ULID()), _last_key + 1)
+        _last_key = value
+    return str(ULID.from_int(value)).lower()
+
+
+def event_record(
+    key: str, event: Mapping[str, Any], origin: str | None, received_at: datetime
+) -> EventRecord:
+    """The inbox record of a (validated, structured) CloudEvent."""
+    return EventRecord(
+        key=key, source=event["source"], id=event["id"], type=event["type"],
+        subject=event.get("subject"), received_at=received_at, event=dict(event),
+        origin=origin,
+    )
+
+
+def event_params(dialect: Dialect, record: EventRecord) -> list[Any]:
+    return _encode_row(dialect, EVENTS, [getattr(record, name) for name in EVENTS.names])
+
+
+def event_from(dialect: Dialect, row: Row, consumers: Iterable[str] = ()) -> EventRecord:
+    values = dict(zip(EVENTS.names, _decode_row(dialect, EVENTS, row), strict=True))
+    return EventRecord(**values, consumers=tuple(consumers))
+
+
+def subscription_params(dialect: Dialect, record: SubscriptionRecord) -> list[list[Any]]:
+    """One row per event type the subscription accepts (``state`` left to the caller
+    when None: ``subscribe`` keeps the one already stored)."""
+    values = {name: getattr(record, name) for name in SUBSCRIPTIONS.names if name != "event_type"}
+    return [
+        _encode_row(dialect, SUBSCRIPTIONS, [
+            event_type if name == "event_type" else values[name] for name in SUBSCRIPTIONS.names
+        ])
+        for event_type in sorted(set(record.types))
+    ]
+
+
+def subscriptions_from(dialect: Dialect, rows: Iterable[Row]) -> list[SubscriptionRecord]:
+    """Rows (one per event type) grouped into one record per (instance_id, position),
+    ordered by created_at, instance_id, position."""
+    groups: dict[tuple[str, str], list[Any]] = {}
+    types: dict[tuple[str, str], set[str]] = {}
+    for row in rows:
+        values = _decode_row(dialect, SUBSCRIPTIONS, row)
+        key = (values[0], values[1])
+        groups.setdefault(key, values)
+        types.setdefault(key, set()).add(values[2])
+    records = [
+        SubscriptionRecord(
+            instance_id=values[0], position=values[1], types=tuple(sorted(types[key])),
+            spec=values[3], state=values[4], created_at=values[5], deadline=values[6],
+        )
+        for key, values in groups.items()
+    ]
+    return sorted(records, key=lambda r: (r.created_at, r.instance_id, r.position))
+
+
+def delivery_params(dialect: Dialect, delivery: Delivery) -> list[Any]:
+    return _encode_row(dialect, DELIVERIES, [getattr(delivery, n) for n in DELIVERIES.names])
+
+
+def delivery_from(dialect: Dialect, row: Row) -> Delivery:
+    return Delivery(*_decode_row(dialect, DELIVERIES, row))

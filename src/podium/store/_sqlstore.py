@@ -14,16 +14,20 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
+from podium.store import _event_operations as event_ops
 from podium.store import _operations as ops
 from podium.store import _rows
-from podium.store._batch import Op, Write
-from podium.store._dialect import Dialect
+from podium.store._batch import Op, Tx, Write
+from podium.store._dialect import Dialect, utc
 from podium.store.base import (
     COMMANDS,
     DefinitionRecord,
+    Delivery,
+    EventRecord,
     InstanceRecord,
     JournalEntry,
     StoreError,
+    SubscriptionRecord,
 )
 from podium.store.migrations import migrate
 
@@ -183,12 +187,15 @@ class SQLStore(ABC):
         instance_id: str,
         *,
         history: Sequence[JournalEntry] = (),
+        wake_if_mailbox: bool = False,
         **changes: Any,
     ) -> None:
-        released = {"owner": None, "lease_expires_at": None, "updated_at": datetime.now(UTC)}
+        now = datetime.now(UTC)
+        released = {"owner": None, "lease_expires_at": None, "updated_at": now}
         encoded = _rows.instance_changes(self.dialect, released | changes)
         rows = [_rows.journal_params(self.dialect, entry) for entry in history]
-        await self._write(lambda tx: ops.release(tx, worker, instance_id, encoded, rows))
+        wake = self._time(now) if wake_if_mailbox else None
+        await self._write(lambda tx: ops.release(tx, worker, instance_id, encoded, rows, wake))
 
     async def owners(self) -> list[str]:
         self._check_open()
@@ -205,7 +212,109 @@ class SQLStore(ABC):
 
     async def purge(self, ended_before: datetime) -> int:
         before = self._time(ended_before)
-        return await self._write(lambda tx: ops.purge(tx, before))
+
+        async def purge(tx: Tx) -> int:
+            ids = await ops.purge(tx, before)
+            await event_ops.purge(tx, ids, before)
+            return len(ids)
+
+        return await self._write(purge)
+
+    # events -----------------------------------------------------------------------------
+
+    async def put_events(
+        self, events: Sequence[Mapping[str, Any]], origin: str | None = None
+    ) -> list[EventRecord | None]:
+        now = datetime.now(UTC)
+        records: list[EventRecord | None] = []
+        seen: set[tuple[str, str]] = set()
+        for event in events:
+            identity = (event["source"], event["id"])
+            # The first of the batch wins, as against events stored before.
+            records.append(
+                None if identity in seen
+                else _rows.event_record(_rows.event_key(), event, origin, now)
+            )
+            seen.add(identity)
+        rows = [_rows.event_params(self.dialect, r) for r in records if r is not None]
+        if not rows:
+            return records
+        inserted = await self._write(lambda tx: event_ops.put_events(tx, rows))
+        return [r if r is not None and r.key in inserted else None for r in records]
+
+    async def list_events(
+        self, *, type: str | None = None, since: datetime | None = None, limit: int = 100
+    ) -> list[EventRecord]:
+        self._check_open()
+        after = None if since is None else self._time(since)
+        return await self._read(lambda tx: event_ops.list_events(tx, type, after, limit))
+
+    async def undispatched(self, limit: int) -> list[EventRecord]:
+        self._check_open()
+        return await self._read(lambda tx: event_ops.undispatched(tx, limit))
+
+    async def subscriptions_for(self, types: Sequence[str]) -> list[SubscriptionRecord]:
+        self._check_open()
+        wanted = list(types)
+        return await self._read(lambda tx: event_ops.subscriptions_for(tx, wanted))
+
+    async def dispatch(
+        self,
+        event_keys: Sequence[str],
+        deliveries: Sequence[Delivery],
+        states: Mapping[tuple[str, str], dict[str, Any] | None] = {},
+        *,
+        deadline: datetime | None = None,
+    ) -> None:
+        if not (event_keys or deliveries or states):
+            return
+        keys = list(dict.fromkeys(event_keys))
+        rows = [_rows.delivery_params(self.dialect, delivery) for delivery in deliveries]
+        state_rows = [
+            (_rows.encode(self.dialect, "json", state), instance_id, position)
+            for (instance_id, position), state in states.items()
+        ]
+        now = self._time(datetime.now(UTC))
+        until = None if deadline is None else utc(deadline)  # naive: refused here
+        await self._write(lambda tx: event_ops.dispatch(tx, keys, rows, state_rows, now, until))
+
+    async def subscribe(self, record: SubscriptionRecord) -> None:
+        if not record.types:
+            raise ValueError(
+                f"subscription {record.instance_id} at {record.position} accepts no event type"
+            )
+        rows = _rows.subscription_params(self.dialect, record)
+        keep = record.state is None
+        await self._write(
+            lambda tx: event_ops.subscribe(tx, record.instance_id, record.position, rows, keep)
+        )
+
+    async def unsubscribe(self, instance_id: str, position: str) -> None:
+        await self._write(lambda tx: event_ops.unsubscribe(tx, instance_id, position))
+
+    async def get_subscriptions(self, instance_id: str) -> list[SubscriptionRecord]:
+        self._check_open()
+        return await self._read(lambda tx: event_ops.get_subscriptions(tx, instance_id))
+
+    async def mailbox(self, instance_id: str, position: str) -> list[Delivery]:
+        self._check_open()
+        return await self._read(lambda tx: event_ops.mailbox(tx, instance_id, position))
+
+    async def consume(self, instance_id: str, position: str, event_keys: Sequence[str]) -> None:
+        if not event_keys:
+            return
+        keys, now = list(event_keys), self._time(datetime.now(UTC))
+        await self._write(lambda tx: event_ops.consume(tx, instance_id, position, keys, now))
+
+    # named leases ---------------------------------------------------------------------------
+
+    async def acquire_lease(self, name: str, owner: str, seconds: float) -> bool:
+        now = datetime.now(UTC)
+        at, until = self._time(now), self._time(now + timedelta(seconds=seconds))
+        return await self._write(lambda tx: event_ops.acquire_lease(tx, name, owner, at, until))
+
+    async def release_lease(self, name: str, owner: str) -> None:
+        await self._write(lambda tx: event_ops.release_lease(tx, name, owner))
 
     def _time(self, value: datetime) -> Any:
         return self.dialect.encode_time(value)

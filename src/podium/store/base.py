@@ -61,7 +61,8 @@ class DefinitionConflict(StoreError):
 
 class LeaseLost(StoreError):
     """``release`` by a worker that no longer owns the instance (another worker took it
-    after the lease expired); nothing was changed."""
+    after the lease expired), or ``dispatch`` after the dispatcher's lease expired;
+    nothing was changed."""
 
 
 @dataclass(frozen=True)
@@ -304,11 +305,17 @@ class Store(Protocol):
         instance_id: str,
         *,
         history: Sequence[JournalEntry] = (),
+        wake_if_mailbox: bool = False,
         **changes: Any,
     ) -> None:
         """Give up an instance, optionally updating it and appending ``history``
         lines in the same commit; ``LeaseLost`` (and nothing written) when
-        ``worker`` no longer holds it."""
+        ``worker`` no longer holds it.
+
+        ``wake_if_mailbox``: a listener parking (``status="waiting"``) is due at
+        once (``wake_at`` now instead of the one given) if the instance has a
+        delivery not yet consumed, including one committed while this waited for
+        the instance's row: a delivery racing the park never goes unnoticed."""
 
     async def owners(self) -> list[str]:
         """The workers currently holding leases."""
@@ -360,7 +367,9 @@ class Store(Protocol):
         the ``state`` of subscriptions (by instance_id, position), mark the events
         dispatched, and make every waiting instance that got a delivery due now (a
         parked one is claimed and consumes its mailbox). ``deadline``: the caller's
-        dispatcher lease expiry; nothing is written when it passed."""
+        dispatcher lease expiry; when it has passed as the transaction runs,
+        nothing is written and ``LeaseLost`` is raised (another dispatcher may
+        have taken over)."""
 
     async def subscribe(self, record: SubscriptionRecord) -> None:
         """Record a subscription (idempotent: the same instance and position again

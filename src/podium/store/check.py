@@ -17,10 +17,24 @@ from urllib.parse import urlsplit
 from podium.store._sqlstore import redact
 from podium.store.base import StoreError
 from podium.store.migrations import migrations
-from podium.store.schema import DEFINITIONS, INSTANCES, JOURNAL, MIGRATIONS, RESOURCES
+from podium.store.schema import (
+    DEFINITIONS,
+    DELIVERIES,
+    EVENTS,
+    INSTANCES,
+    JOURNAL,
+    LEASES,
+    MIGRATIONS,
+    RESOURCES,
+    SCHEDULES,
+    SUBSCRIPTIONS,
+)
 
 # The tables of the newest migration, in the order a report lists them.
-TABLES = (MIGRATIONS.name, DEFINITIONS.name, INSTANCES.name, JOURNAL.name, RESOURCES.name)
+TABLES = tuple(table.name for table in (
+    MIGRATIONS, DEFINITIONS, INSTANCES, JOURNAL, RESOURCES,
+    EVENTS, SUBSCRIPTIONS, DELIVERIES, SCHEDULES, LEASES,
+))
 
 # integrity_check stops after this many problems: enough to say what is wrong.
 _MAX_PROBLEMS = 20
