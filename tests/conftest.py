@@ -4,8 +4,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.fake_services import FakeServices
 from tests.support import nats_server
+from tests.support.fake_services import FakeServices
 from tests.support.postgres import PostgresServer, postgres_server
 
 pytest_plugins = [

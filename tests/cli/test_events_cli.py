@@ -125,3 +125,16 @@ def test_list_table(sqlite: str) -> None:
     assert rows[0].split()[2:5] == ["com.example.bid", "bidder", "b2"]
     assert rows[1].split()[2:6] == ["com.example.bid", long_source, "b1", "a-1"]
     assert "…" not in out
+
+
+def test_worker_refuses_a_bad_events_url(sqlite: str) -> None:
+    code, _, stderr = invoke("worker", "--events", "localhost:4222",
+                             "--store", sqlite)
+    assert code == 2
+    assert "--events: 'localhost:4222' is not a NATS URL (nats://host:4222)" in stderr
+
+
+def test_worker_says_when_nats_does_not_answer(sqlite: str) -> None:
+    code, _, stderr = invoke("worker", "--events", "nats://127.0.0.1:1", "--store", sqlite)
+    assert code == 2
+    assert "cannot connect to NATS at nats://127.0.0.1:1" in stderr

@@ -173,7 +173,7 @@ def test_binary_mode_text_and_bytes() -> None:
 
 def test_binary_mode_is_validated_like_structured() -> None:
     headers = {"ce-specversion": "1.0", "ce-id": "x", "ce-type": "t"}
-    with pytest.raises(InvalidEvent, match="^'source' is required$"):
+    with pytest.raises(InvalidEvent, match=r"^'source' is required$"):
         parse_http(headers, b"")
     with pytest.raises(InvalidEvent, match="'time' must be an RFC 3339 timestamp"):
         parse_http({**headers, "ce-source": "s", "ce-time": "tomorrow"}, b"")

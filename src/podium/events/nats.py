@@ -73,6 +73,11 @@ def _header(text: str) -> str:
     return quote(text, safe="".join(chr(c) for c in range(0x20, 0x7F) if chr(c) != "%"))
 
 
+def _said(exc: BaseException) -> str:
+    """What an error says (nats-py raises some that say nothing)."""
+    return str(exc) or type(exc).__name__
+
+
 def _shown(url: str) -> str:
     """``url`` without credentials, for messages and logs."""
     servers = []
@@ -150,7 +155,9 @@ class NatsTransport:
                 name="podium",
                 connect_timeout=self.connect_timeout,
                 reconnect_time_wait=self.reconnect_wait,
-                max_reconnect_attempts=-1,
+                # Fail now when no server answers at start (a wrong URL is the
+                # operator's to fix); once connected, reconnect for ever (below).
+                max_reconnect_attempts=1,
                 allow_reconnect=True,
                 disconnected_cb=disconnected,
                 reconnected_cb=reconnected,
@@ -158,8 +165,11 @@ class NatsTransport:
             )
         except Exception as exc:  # nats-py raises its own errors and OSErrors alike
             raise TransportError(
-                f"cannot connect to NATS at {_shown(self.url)}: {exc or type(exc).__name__}"
+                f"cannot connect to NATS at {_shown(self.url)}: {_said(exc)}"
             ) from exc
+        # nats-py reads this option at each reconnection: an outage of any length
+        # is waited out, while the consumer loop backs off and retries.
+        self._client.options["max_reconnect_attempts"] = -1
 
     def _jetstream(self) -> JetStreamContext:
         if self._client is None:
@@ -240,7 +250,7 @@ class NatsTransport:
                 # them again (a subscription that survived the outage is dropped).
                 backoff = min(self.max_backoff, max(0.1, backoff * 2))
                 log.warning("NATS consumer %s: %s; retrying in %.1fs", self.durable,
-                            exc or type(exc).__name__, backoff)
+                            _said(exc), backoff)
                 if subscription is not None:
                     with contextlib.suppress(Exception):
                         await subscription.unsubscribe()
@@ -283,9 +293,10 @@ class NatsTransport:
     async def publish(self, event: dict[str, Any]) -> bool:
         """Publish a CloudEvent (structured JSON) to ``<prefix>.<type>`` and wait for
         JetStream to store it: True, or False when JetStream already had this
-        source+id (``Nats-Msg-Id``) within its duplicate window. ``InvalidEvent``
-        for an event that is not valid; ``TransportError`` when it was not
-        stored (the caller keeps it and tries again)."""
+        source+id (``Nats-Msg-Id``) within its duplicate window. Tries again for
+        up to ``publish_timeout`` seconds (NATS restarting); ``TransportError``
+        when it was not stored by then (the caller keeps it and tries later);
+        ``InvalidEvent`` for an event that is not valid."""
         valid = validate(event)
         body = json.dumps(valid, ensure_ascii=False, separators=(",", ":")).encode()
         headers = {
@@ -293,15 +304,25 @@ class NatsTransport:
             "Content-Type": STRUCTURED,
         }
         subject = subject_for(self.publish_prefix, valid["type"])
-        try:
-            ack = await self._jetstream().publish(
-                subject, body, timeout=self.publish_timeout, headers=headers
-            )
-        except TransportError:
-            raise
-        except Exception as exc:
-            raise TransportError(
-                f"could not publish event {valid['source']} {valid['id']} to NATS "
-                f"{subject}: {exc or type(exc).__name__}"
-            ) from exc
-        return not ack.duplicate
+        jetstream = self._jetstream()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.publish_timeout
+        delay = 0.1
+        while True:
+            # Tries again within publish_timeout (NATS restarting, JetStream not
+            # ready yet): the Nats-Msg-Id makes a second try of a publish that
+            # was stored after all a duplicate, not a second copy.
+            left = deadline - loop.time()
+            try:
+                ack = await jetstream.publish(
+                    subject, body, timeout=max(0.1, min(2.0, left)), headers=headers
+                )
+                return not ack.duplicate
+            except Exception as exc:
+                if loop.time() + delay >= deadline:
+                    raise TransportError(
+                        f"could not publish event {valid['source']} {valid['id']} to NATS "
+                        f"{subject}: {_said(exc)}"
+                    ) from exc
+            await asyncio.sleep(delay)
+            delay = min(1.0, delay * 2)
