@@ -141,6 +141,8 @@ class NatsTransport:
             ) from None
 
         async def disconnected() -> None:
+            if self._client is None:  # closing
+                return
             log.warning("NATS %s: disconnected, reconnecting", _shown(self.url))
 
         async def reconnected() -> None:
