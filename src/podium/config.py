@@ -38,6 +38,9 @@ class Settings:
     allow_hosts: tuple[str, ...] | None = None
     # Directories file resources may be read from, besides the workflow's own.
     allow_files: tuple[Path, ...] = ()
+    # The event bus between processes (podium.events.nats): a NATS server URL,
+    # nats://host:4222 (PODIUM_EVENTS, `podium worker --events`); None: the store only.
+    events: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -61,6 +64,7 @@ class Settings:
             allow_hosts=parse_allow_hosts(env.get("PODIUM_ALLOW_HOSTS", ""),
                                           "PODIUM_ALLOW_HOSTS"),
             allow_files=parse_file_roots(env.get("PODIUM_ALLOW_FILES", "")),
+            events=parse_events_url(env.get("PODIUM_EVENTS", ""), "PODIUM_EVENTS"),
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(settings, **given)
@@ -77,6 +81,23 @@ def parse_allow_run(text: str) -> frozenset[str]:
             f"unknown run kind(s) {', '.join(unknown)}: use {', '.join(RUN_KINDS)} or all"
         )
     return frozenset(names)
+
+
+EVENTS_SCHEMES = ("nats", "tls", "ws", "wss")
+
+
+def parse_events_url(text: str, option: str = "--events") -> str | None:
+    """The event bus URL (``nats://host:4222``, several comma-separated for a
+    cluster); ``None`` when empty. Anything else is a ``ValueError`` naming ``option``."""
+    value = text.strip()
+    if not value:
+        return None
+    for server in value.split(","):
+        scheme, _, rest = server.strip().partition("://")
+        if scheme.lower() not in EVENTS_SCHEMES or not rest:
+            raise ValueError(f"{option}: {server.strip()!r} is not a NATS URL "
+                             "(nats://host:4222)")
+    return value
 
 
 def parse_seconds(text: str | None, default: float, name: str) -> float:

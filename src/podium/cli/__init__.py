@@ -15,7 +15,7 @@ Contract other tools rely on (README "Command line"):
 Everything for humans goes to stderr through Rich, so stdout stays parseable.
 One module per job: ``_run`` (run, validate), ``_start``, ``_worker``,
 ``_instances``, ``_workflows`` (deploy, list), ``_schedules`` (list), ``_store``
-(check); shared parsing in ``_arguments``,
+(check), ``_events`` (publish, list); shared parsing in ``_arguments``,
 printing in ``_output``, ``_records`` (JSON) and ``_tables`` (Rich), the store
 session and its error boundary in ``_session``.
 """
@@ -29,7 +29,7 @@ from typing import Annotated
 import typer
 
 from podium import __version__
-from podium.cli import _instances, _run, _schedules, _start, _store, _worker, _workflows
+from podium.cli import _events, _instances, _run, _schedules, _start, _store, _worker, _workflows
 from podium.cli._help import PodiumGroup
 from podium.cli._output import EXIT_FAILED
 
@@ -52,6 +52,7 @@ app.add_typer(_instances.app, name="instances")
 app.add_typer(_workflows.app, name="workflows")
 app.add_typer(_schedules.app, name="schedules")
 app.add_typer(_store.app, name="store")
+app.add_typer(_events.app, name="events")
 
 
 def _version(value: bool) -> None:

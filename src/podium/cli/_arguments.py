@@ -4,6 +4,7 @@ names, durations, and the shared ``--store`` and ``--allow-run`` options."""
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
@@ -13,7 +14,7 @@ import typer
 
 from podium import Definition, InvalidWorkflowError, load
 from podium.cli._output import invalid, usage_error
-from podium.config import Settings, parse_allow_hosts, parse_allow_run
+from podium.config import Settings, parse_allow_hosts, parse_allow_run, parse_events_url
 from podium.dsl import strict_json
 from podium.dsl.durations import iso_seconds
 from podium.dsl.strict_json import JSONDataError, JSONTextError
@@ -64,6 +65,16 @@ AllowFilesOption = Annotated[
     ),
 ]
 
+EventsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--events", metavar="URL", show_default="PODIUM_EVENTS, else the store only",
+        help="NATS JetStream server carrying CloudEvents between processes "
+             "(nats://127.0.0.1:4222): events on podium.events.> are stored in the inbox. "
+             "Overrides PODIUM_EVENTS.",
+    ),
+]
+
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
@@ -81,12 +92,21 @@ def parse_input(value: str | None) -> Any:
     MAX_PAYLOAD_BYTES long (README "Limits"); anything else exits 2."""
     if value is None:
         return None
-    where = "--input"
+    return json_argument(value, "--input")
+
+
+def json_argument(value: str, where: str, *, stdin: bool = False) -> Any:
+    """A JSON document given on the command line: inline, ``@path`` to a file, or
+    (when ``stdin``) ``-`` for standard input; strict and within the limits like
+    ``--input``. ``where`` names it in messages; anything wrong exits 2."""
     text = value
     if value.startswith("@"):
         path = Path(value[1:])
-        where = f"--input file {path}"
+        where = f"{where} file {path}"
         text = _read_input(path, where)
+    elif stdin and value == "-":
+        where = f"{where} from standard input"
+        text = _decode(sys.stdin.buffer.read(MAX_PAYLOAD_BYTES + 1), where)
     size = len(text.encode("utf-8", "surrogatepass"))
     if size > MAX_PAYLOAD_BYTES:
         usage_error(f"{where} is larger ({size:,} bytes) than the limit of "
@@ -106,6 +126,10 @@ def _read_input(path: Path, where: str) -> str:
             content = file.read(MAX_PAYLOAD_BYTES + 1)
     except OSError as exc:
         usage_error(f"cannot read {where}: {exc.strerror or exc}")
+    return _decode(content, where)
+
+
+def _decode(content: bytes, where: str) -> str:
     if len(content) > MAX_PAYLOAD_BYTES:
         usage_error(f"{where} is larger than the limit of {MAX_PAYLOAD_BYTES:,} bytes")
     try:
@@ -163,12 +187,18 @@ def parse_duration(text: str, option: str) -> timedelta:
 
 
 def settings(
-    allow_run: str | None, allow_hosts: str | None = None, allow_files: str | None = None
+    allow_run: str | None, allow_hosts: str | None = None, allow_files: str | None = None,
+    events: str | None = None,
 ) -> Settings:
     """The operator's settings from the environment, flags over their ``PODIUM_*``
-    variable (``--allow-run``, ``--allow-hosts``, ``--allow-files``); a bad value
-    exits 2."""
+    variable (``--allow-run``, ``--allow-hosts``, ``--allow-files``, ``--events``);
+    a bad value exits 2."""
     overrides: dict[str, Any] = {}
+    if events is not None:
+        try:
+            overrides["events"] = parse_events_url(events)
+        except ValueError as exc:
+            usage_error(str(exc))
     if allow_run is not None:
         try:
             overrides["allow_run"] = parse_allow_run(allow_run)

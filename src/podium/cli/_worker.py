@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
 import time
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -15,6 +17,7 @@ from podium.cli._arguments import (
     AllowFilesOption,
     AllowHostsOption,
     AllowRunOption,
+    EventsOption,
     StoreOption,
     parse_duration,
     settings,
@@ -23,6 +26,7 @@ from podium.cli._output import printable, usage_error
 from podium.cli._session import opened_runtime, run_async, scrub
 from podium.cli._signals import stop_on_signals
 from podium.config import Settings
+from podium.events.nats import NatsTransport, TransportError
 from podium.guards import (
     STALL_LIMIT_SECONDS,
     cap_memory,
@@ -32,7 +36,7 @@ from podium.guards import (
 )
 from podium.limits import MAX_CRASHES
 from podium.runtime import LEASE_SECONDS, default_worker_id
-from podium.store import StoreError, store_url
+from podium.store import Store, StoreError, store_url
 from podium.store.check import quick_check
 from podium.worker import Worker
 
@@ -90,6 +94,24 @@ def _log_to_stderr() -> logging.Handler:
     return handler
 
 
+@contextlib.asynccontextmanager
+async def event_bus(url: str | None, store: Store | None) -> AsyncIterator[NatsTransport | None]:
+    """The NATS JetStream transport of ``--events``, consuming into ``store`` while
+    the worker runs (None without ``--events``); a server that does not answer
+    when the worker starts exits 2."""
+    if url is None or store is None:
+        yield None
+        return
+    try:
+        async with NatsTransport(url) as transport:
+            await transport.start(store)
+            log.info("events from NATS %s (%s, stream %s)", scrub(url, url), transport.subject,
+                     transport.stream)
+            yield transport
+    except TransportError as exc:
+        usage_error(str(exc))
+
+
 async def _work(
     url: str, concurrency: int, worker_id: str, lease: float, retention: timedelta | None,
     options: Settings, stall: float | None, max_crashes: int,
@@ -104,7 +126,8 @@ async def _work(
                  worker_id, scrub(url, url), concurrency, lease)
         worker = Worker(runtime, concurrency=concurrency, retention=retention,
                         max_crashes=max_crashes)
-        async with stall_watchdog(stall), stop_on_signals(log.info) as stop:
+        async with (event_bus(options.events, runtime.store), stall_watchdog(stall),
+                    stop_on_signals(log.info) as stop):
             await worker.run(stop)  # once stopped, it releases what it holds
         if worker.abandoned:
             # Stuck tasks would hold up the store's close and asyncio's own
@@ -140,6 +163,7 @@ def work(
     allow_run: AllowRunOption = None,
     allow_hosts: AllowHostsOption = None,
     allow_files: AllowFilesOption = None,
+    events: EventsOption = None,
     stall: StallLimitOption = f"{STALL_LIMIT_SECONDS:g}",
     max_memory: Annotated[
         str | None,
@@ -166,7 +190,7 @@ def work(
     instance start and end on stderr. A store it cannot use: exit 2.
     """
     url = store_url(store)
-    options = settings(allow_run, allow_hosts, allow_files)
+    options = settings(allow_run, allow_hosts, allow_files, events)
     stall_seconds = stall_limit(stall)
     kept = None if retention == "never" else parse_duration(retention, "--retention")
     if max_memory is not None:
