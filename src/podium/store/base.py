@@ -346,7 +346,7 @@ class Store(Protocol):
     async def list_events(
         self, *, type: str | None = None, since: datetime | None = None, limit: int = 100
     ) -> list[EventRecord]:
-        """Newest first, with ``consumers`` filled in."""
+        """Newest first, with ``consumers`` filled in; ``since``: received at or after."""
 
     async def undispatched(self, limit: int) -> list[EventRecord]:
         """Events not yet dispatched, oldest first."""
