@@ -29,8 +29,10 @@ from podium.engine.schemas import SchemaCache
 from podium.engine.secret_refs import SecretReferences
 from podium.engine.services import Services
 from podium.engine.state import Instance
-from podium.events.bus import EventBus, InProcessBus
+from podium.events.bus import EventBus, EventTransport, InProcessBus, TransportError
+from podium.events.cloudevents import validate
 from podium.events.dispatcher import Dispatcher, StoreMailbox
+from podium.events.ingest import ingest
 from podium.events.matching import CloudEvent, Matcher
 from podium.events.memory import MemoryHub
 from podium.expressions import Evaluator
@@ -110,6 +112,8 @@ class Runtime:
         self.matcher = Matcher(Evaluator("strict", self.services.sandbox))
         self._hub = MemoryHub(self.matcher)
         self._dispatcher: Dispatcher | None = None
+        # Where emitted events go beside the store (NATS JetStream: podium worker --events).
+        self.event_transports: list[EventTransport] = []
         # Every request of the client, redirect hops included, passes the egress
         # policy (also a client the caller gave: the policy is the operator's).
         egress.guard(self.services.http, settings)
@@ -312,14 +316,25 @@ class Runtime:
     async def publish_event(self, event: CloudEvent, origin: str = "api") -> bool:
         """Deliver a CloudEvent (structured form) to the listeners: with a store,
         into its inbox (False when the same source+id is stored already); without,
-        to the listeners waiting in this process right now."""
+        to the listeners waiting in this process right now. An event that is not a
+        valid CloudEvent raises ``InvalidEvent`` (a ``ValueError``) naming the
+        attribute. Events an instance emitted also go to the event transports
+        (``podium worker --events``)."""
+        event = validate(event)
         await self.services.bus.publish(event)
         if self.store is None:
             await self._hub.deliver(event)
             return True
-        stored = await self.store.put_events([event], origin)
-        self.dispatcher.notify()
-        return stored[0] is not None
+        result = await ingest(self.store, [event], origin, notify=self.dispatcher.notify)
+        if origin.startswith("instance:"):
+            for transport in self.event_transports:
+                try:
+                    await transport.publish(event)
+                except TransportError as exc:
+                    raise WorkflowError.communication(
+                        f"the emitted event could not be published to {transport}: {exc}"
+                    ) from None
+        return bool(result.stored)
 
     def _store(self) -> Store:
         if self.store is None:

@@ -26,7 +26,8 @@ from podium.cli._output import printable, usage_error
 from podium.cli._session import opened_runtime, run_async, scrub
 from podium.cli._signals import stop_on_signals
 from podium.config import Settings
-from podium.events.nats import NatsTransport, TransportError
+from podium.events.bus import TransportError
+from podium.events.nats import NatsTransport
 from podium.guards import (
     STALL_LIMIT_SECONDS,
     cap_memory,
@@ -35,8 +36,8 @@ from podium.guards import (
     stall_watchdog,
 )
 from podium.limits import MAX_CRASHES
-from podium.runtime import LEASE_SECONDS, default_worker_id
-from podium.store import Store, StoreError, store_url
+from podium.runtime import LEASE_SECONDS, Runtime, default_worker_id
+from podium.store import StoreError, store_url
 from podium.store.check import quick_check
 from podium.worker import Worker
 
@@ -95,19 +96,24 @@ def _log_to_stderr() -> logging.Handler:
 
 
 @contextlib.asynccontextmanager
-async def event_bus(url: str | None, store: Store | None) -> AsyncIterator[NatsTransport | None]:
-    """The NATS JetStream transport of ``--events``, consuming into ``store`` while
-    the worker runs (None without ``--events``); a server that does not answer
-    when the worker starts exits 2."""
-    if url is None or store is None:
+async def event_bus(url: str | None, runtime: Runtime) -> AsyncIterator[NatsTransport | None]:
+    """The NATS JetStream transport of ``--events`` while the worker runs (None
+    without ``--events``): it consumes into the runtime's store (waking its
+    dispatcher) and carries the events instances emit; a server that does not
+    answer when the worker starts exits 2."""
+    if url is None or runtime.store is None:
         yield None
         return
     try:
         async with NatsTransport(url) as transport:
-            await transport.start(store)
+            await transport.start(runtime.store, runtime.dispatcher.notify)
             log.info("events from NATS %s (%s, stream %s)", scrub(url, url), transport.subject,
                      transport.stream)
-            yield transport
+            runtime.event_transports.append(transport)
+            try:
+                yield transport
+            finally:
+                runtime.event_transports.remove(transport)
     except TransportError as exc:
         usage_error(str(exc))
 
@@ -126,7 +132,7 @@ async def _work(
                  worker_id, scrub(url, url), concurrency, lease)
         worker = Worker(runtime, concurrency=concurrency, retention=retention,
                         max_crashes=max_crashes)
-        async with (event_bus(options.events, runtime.store), stall_watchdog(stall),
+        async with (event_bus(options.events, runtime), stall_watchdog(stall),
                     stop_on_signals(log.info) as stop):
             await worker.run(stop)  # once stopped, it releases what it holds
         if worker.abandoned:

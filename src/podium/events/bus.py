@@ -22,6 +22,18 @@ class EventBus(Protocol):
         """Stop delivering to a queue obtained from ``subscribe``."""
 
 
+class TransportError(RuntimeError):
+    """The event bus cannot be used (unreachable, misconfigured, publish failed)."""
+
+
+class EventTransport(Protocol):
+    """A bus between processes that emitted events are published to (NATS)."""
+
+    async def publish(self, event: CloudEvent) -> bool:
+        """Publish an event; False when the bus already had its source+id;
+        ``TransportError`` when it could not be published."""
+
+
 class InProcessBus:
     """Fan-out to in-process subscribers; nothing is persisted."""
 

@@ -35,6 +35,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
+from podium.events.bus import TransportError
 from podium.events.cloudevents import STRUCTURED, InvalidEvent, parse_http, validate
 from podium.events.ingest import ingest
 from podium.store.base import Store
@@ -54,10 +55,6 @@ PUBLISH_PREFIX = "podium.events"
 
 # What a subject token cannot hold: separators, wildcards, whitespace, controls.
 _NOT_TOKEN = re.compile(r"[\s*>\x00-\x1f\x7f]")
-
-
-class TransportError(RuntimeError):
-    """The event bus cannot be used (unreachable, misconfigured, publish failed)."""
 
 
 def subject_for(prefix: str, event_type: str) -> str:

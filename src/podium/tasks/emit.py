@@ -21,6 +21,7 @@ from podium.engine.errors import WorkflowError
 from podium.engine.journal import EVENT_EMITTED
 from podium.engine.lifecycle import now_iso
 from podium.engine.state import Instance, TaskRun
+from podium.events.cloudevents import InvalidEvent, validate
 
 
 def instance_source(instance: Instance) -> str:
@@ -60,9 +61,9 @@ async def _build(task: m.EmitTask, run: TaskRun) -> dict[str, Any]:
     event["specversion"] = "1.0"
     if "data" in event and "datacontenttype" not in event:
         event["datacontenttype"] = "application/json"
-    for name in ("source", "id"):
-        if not isinstance(event[name], str) or not event[name]:
-            raise WorkflowError.validation(
-                f"the emitted event's '{name}' must be a non-empty string", run.reference
-            )
-    return event
+    try:
+        return validate(event)
+    except InvalidEvent as exc:
+        raise WorkflowError.validation(
+            f"the emitted event is not a valid CloudEvent: {exc}", run.reference
+        ) from None
