@@ -18,9 +18,12 @@ import nats
 import pytest
 from nats.aio.client import Client
 
+from podium.dsl import load
 from podium.events.ingest import ingest
 from podium.events.nats import NatsTransport, TransportError, subject_for
+from podium.runtime import Runtime
 from podium.store import Store
+from podium.worker import Worker
 from tests.support.nats_server import NatsProcess
 
 
@@ -239,3 +242,63 @@ async def test_the_consumer_survives_an_outage(store: Store, names: Names,
             finally:
                 await client.close()
             assert info.state.messages == 3  # n1, n3 once, n4 (n2 went to the store)
+
+
+LISTENER = """
+document: {dsl: '1.0.3', namespace: test, name: nats-listener, version: '1.0.0'}
+do:
+  - tick:
+      listen:
+        to:
+          one:
+            with: {type: com.example.tick}
+  - announce:
+      emit:
+        event:
+          with:
+            type: com.example.tock
+            data: ${ .[0] }
+"""
+
+
+async def test_an_event_from_nats_wakes_a_listener_whose_emit_goes_back_to_nats_once(
+    store: Store, names: Names, client: Client, nats_url: str
+) -> None:
+    runtime = Runtime(store=store, worker_id="nats-e2e")
+    stop = asyncio.Event()
+    working = asyncio.ensure_future(Worker(runtime, poll_seconds=0.05).run(stop))
+    jetstream = client.jetstream()
+    try:
+        async with names.transport(nats_url) as transport:
+            await transport.start(store, runtime.dispatcher.notify)
+            runtime.event_transports.append(transport)
+            record, _ = await runtime.create_instance(load(LISTENER), {})
+
+            async def subscribed() -> bool:
+                return bool(await store.get_subscriptions(record.id))
+
+            await eventually(subscribed)
+            await jetstream.publish(f"{names.prefix}.tick", json.dumps(event(7)).encode())
+
+            async def completed() -> Any:
+                found = await store.get_instance(record.id)
+                return found if found is not None and found.status == "completed" else None
+
+            done = await eventually(completed)
+            emitted = done.output
+            assert emitted["type"] == "com.example.tock" and emitted["data"] == {"n": 7}
+            # The emitted event went to JetStream (and, through the consumer, to the
+            # inbox again: stored once, by source and id).
+            subscription = await jetstream.pull_subscribe(f"{names.prefix}.com.example.tock",
+                                                          stream=names.stream)
+            (message,) = await subscription.fetch(1, timeout=5)
+            assert json.loads(message.data)["id"] == emitted["id"]
+            assert message.headers is not None
+            assert message.headers["Nats-Msg-Id"] == f"{emitted['source']} {emitted['id']}"
+            tocks = [r for r in await store.list_events() if r.type == "com.example.tock"]
+            assert [r.id for r in tocks] == [emitted["id"]]
+    finally:
+        stop.set()
+        await asyncio.wait_for(working, 10)
+        runtime.event_transports.clear()
+        await runtime.aclose()
