@@ -306,6 +306,8 @@ async def _record_end(
             history=history,
             # A listener parks: an event delivered meanwhile makes it due at once.
             wake_if_mailbox=execution.status == WAITING,
+            # Left behind only by a listen that did not close (a timeout, a fault).
+            listened=held.instance.listening > 0 or execution.status != COMPLETED,
         )
 
     try:

@@ -55,6 +55,8 @@ class Instance:
     extensions: list[tuple[str, Extension]] = field(default_factory=list)
     waits: int = 0  # wait tasks waiting for time right now
     sleeping: int = 0  # durable timers being awaited right now (waits, retry delays)
+    # `listen` tasks started in this run and not closed: each may have left a subscription.
+    listening: int = 0
     journal: Journal = field(default_factory=lambda: Journal(""))
     # Durable runs leave memory when suspended, and when a timer is further
     # away than this many seconds (None: stay in memory).

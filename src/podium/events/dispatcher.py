@@ -40,7 +40,8 @@ log = logging.getLogger("podium.events")
 
 LEASE_NAME = "dispatcher"
 LEASE_SECONDS = 10.0
-BATCH = 500
+# Events per transaction: each batch reads the subscriptions of its types once.
+BATCH = 2000
 # How often a process that does not dispatch looks for deliveries (another
 # process dispatches and cannot signal this one), and how often an idle
 # dispatcher looks for events stored by other processes.
@@ -222,9 +223,11 @@ class Dispatcher:
                 if received is None:
                     continue
                 keys = bound[where]
-                if any(name not in keys for name in received.keys):
+                binding = matching.binding_keys(subscription.spec)
+                if any(name not in keys for name in received.keys if name in binding):
                     for name, value in received.keys.items():
-                        keys.setdefault(name, value)
+                        if name in binding:
+                            keys.setdefault(name, value)
                     states[where] = {"keys": keys}
                 if subscription.instance_id.startswith(SCHEDULE_PREFIX):
                     state = await self._scheduled(subscription, event, received, pending[where])

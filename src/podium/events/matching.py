@@ -149,6 +149,19 @@ def variables_used(spec: Mapping[str, Any]) -> list[str]:
     return list(found)
 
 
+def binding_keys(spec: Mapping[str, Any]) -> frozenset[str]:
+    """Correlation keys without ``expect``: the first matching event binds them."""
+    groups = [spec]
+    until = spec.get("until")
+    if isinstance(until, dict) and "filters" in until:
+        groups.append(until)
+    return frozenset(
+        name for group in groups for event_filter in group["filters"]
+        for name, correlation in (event_filter.get("correlate") or {}).items()
+        if "expect" not in correlation
+    )
+
+
 class Matcher:
     """Matches events against listener specs (one per dispatching process)."""
 

@@ -318,7 +318,7 @@ async def renew(tx: Tx, worker: str, lease_until: Any) -> list[InstanceRecord]:
 
 async def release(
     tx: Tx, worker: str, instance_id: str, changes: Mapping[str, Any], history: list[Row],
-    wake_if_mailbox: Any = None,
+    wake_if_mailbox: Any = None, listened: bool = True,
 ) -> None:
     """Give the instance up; ``history`` (journal rows, all columns but ``seq``) is
     appended in the same transaction, only if the worker still held it.
@@ -337,7 +337,7 @@ async def release(
         raise lost  # nothing written yet: the batch stays intact (see _batch)
     else:
         await append_rows(tx, history)
-    if changes.get("status") in ENDED:
+    if listened and changes.get("status") in ENDED:
         await _forget_listeners(tx, instance_id)
 
 

@@ -190,6 +190,7 @@ class SQLStore(ABC):
         *,
         history: Sequence[JournalEntry] = (),
         wake_if_mailbox: bool = False,
+        listened: bool = True,
         **changes: Any,
     ) -> None:
         now = datetime.now(UTC)
@@ -197,7 +198,8 @@ class SQLStore(ABC):
         encoded = _rows.instance_changes(self.dialect, released | changes)
         rows = [_rows.journal_params(self.dialect, entry) for entry in history]
         wake = self._time(now) if wake_if_mailbox else None
-        await self._write(lambda tx: ops.release(tx, worker, instance_id, encoded, rows, wake))
+        await self._write(lambda tx: ops.release(tx, worker, instance_id, encoded, rows, wake,
+                                                 listened))
 
     async def owners(self) -> list[str]:
         self._check_open()

@@ -306,11 +306,15 @@ class Store(Protocol):
         *,
         history: Sequence[JournalEntry] = (),
         wake_if_mailbox: bool = False,
+        listened: bool = True,
         **changes: Any,
     ) -> None:
         """Give up an instance, optionally updating it and appending ``history``
         lines in the same commit; ``LeaseLost`` (and nothing written) when
-        ``worker`` no longer holds it.
+        ``worker`` no longer holds it. An instance that ends listens no more: its
+        subscriptions (and deliveries it never took) are removed, unless the
+        caller knows it never ``listened`` in this run (nor in an earlier one
+        that replay passed through: a listen replayed starts again).
 
         ``wake_if_mailbox``: a listener parking (``status="waiting"``) is due at
         once (``wake_at`` now instead of the one given) if the instance has a

@@ -42,6 +42,7 @@ ITEM, UNTIL, SKIP = "item", "until", "skip"
 
 async def execute(task: m.ListenTask, run: TaskRun) -> Any:
     instance = run.instance
+    instance.listening += 1  # until closed: its host cleans up after an instance that ends
     host = instance.services.host
     if host is None:  # pragma: no cover - every Runtime is a host
         raise WorkflowError.configuration("listen needs a host", run.reference)
@@ -69,6 +70,7 @@ async def execute(task: m.ListenTask, run: TaskRun) -> Any:
         await mailbox.close()
         raise
     await mailbox.close(listener.unmarked)
+    instance.listening -= 1
     instance.lifecycle.workflow_event("correlation-completed", "completedAt", None,
                                       correlationKeys=listener.keys)
     return listener.items
