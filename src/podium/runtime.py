@@ -33,7 +33,7 @@ from podium.events.bus import EventBus, EventTransport, InProcessBus, TransportE
 from podium.events.cloudevents import validate
 from podium.events.dispatcher import Dispatcher, StoreMailbox
 from podium.events.ingest import ingest
-from podium.events.matching import CloudEvent, Matcher
+from podium.events.matching import CloudEvent, Matcher, correlation_of
 from podium.events.memory import MemoryHub
 from podium.expressions import Evaluator
 from podium.expressions.sandbox import Sandbox
@@ -304,6 +304,7 @@ class Runtime:
                                     delivered)
         await self.store.subscribe(SubscriptionRecord(
             instance.id, position, tuple(types), spec, None, datetime.now(UTC), deadline,
+            correlation_of(spec),
         ))
         dispatcher = self.dispatcher
         dispatcher.ensure_running()

@@ -329,3 +329,25 @@ async def test_purge_deletes_subscriptions_mailboxes_and_old_events(store: Store
     # An old event not yet consumed stays in the mailbox of the instance waiting for it.
     box = await store.mailbox(live.id, "/do/0/wait")
     assert [d.event_key for d in box] == [kept_for_mail.key, recent.key]
+
+
+async def test_subscriptions_are_found_by_the_correlation_value_events_carry(
+    store: Store,
+) -> None:
+    source = "${ .data.auctionId }"
+    for n in range(3):
+        await store.subscribe(subscription(f"auction-{n}", types=("bid",),
+                                           correlation=(source, f'"a-{n}"')))
+    await store.subscribe(subscription("any-bid", types=("bid",)))
+    await store.subscribe(subscription("other", types=("ask",),
+                                       correlation=(".data.x", '"a-1"')))
+    assert await store.correlation_sources(["bid"]) == [source]
+    found = await store.subscriptions_for(["bid"], {source: ['"a-1"', '"a-9"']})
+    assert sorted(s.instance_id for s in found) == ["any-bid", "auction-1"]
+    assert [s.correlation for s in found if s.instance_id == "auction-1"] == [
+        (source, '"a-1"')]
+    # Without values: every subscription of the type.
+    assert len(await store.subscriptions_for(["bid"])) == 4
+    # A `from` no event carries a value of: only those expecting nothing.
+    found = await store.subscriptions_for(["bid"], {source: []})
+    assert [s.instance_id for s in found] == ["any-bid"]

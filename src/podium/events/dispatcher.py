@@ -25,8 +25,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from podium.errors import WorkflowError
 from podium.events import matching
 from podium.events.matching import Matcher, Received
+from podium.expressions.jq import expression_text
 from podium.store.base import (
     Delivery,
     EventRecord,
@@ -181,7 +183,8 @@ class Dispatcher:
         if not events:
             return 0
         types = sorted({e.type for e in events})
-        subscriptions = await self.store.subscriptions_for(types)
+        subscriptions = await self.store.subscriptions_for(
+            types, await self._carried(types, events))
         deliveries, states = await self._match(events, subscriptions)
         lease_left = self._lease_until - time.monotonic()
         try:
@@ -200,6 +203,22 @@ class Dispatcher:
         if deliveries:
             self.due.set()
         return len(events)
+
+    async def _carried(self, types: list[str], events: list[EventRecord]) -> dict[str, set[str]]:
+        """The correlation values the events carry, for each ``from`` that listeners
+        of their types expect a value of: the store returns those listeners only
+        for the values found (plus every listener expecting none)."""
+        values: dict[str, set[str]] = {}
+        for source in await self.store.correlation_sources(types):
+            found = values[source] = set()
+            for event in events:
+                try:
+                    value = await self.matcher.evaluator.run(
+                        expression_text(source), event.event, {}, "/listen")
+                except WorkflowError:
+                    continue
+                found.add(matching.canonical(value))
+        return values
 
     async def _match(
         self, events: list[EventRecord], subscriptions: list[SubscriptionRecord]

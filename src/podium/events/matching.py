@@ -285,9 +285,20 @@ class CorrelationIndex(Generic[T]):
                                                     _NO_VARIABLES, "/listen")
             except WorkflowError:
                 continue
-            for item in table.get(_canonical(value), ()):
+            for item in table.get(canonical(value), ()):
                 found[id(item)] = item
         return sorted(found.values(), key=lambda item: self.order[id(item)])
+
+
+def correlation_of(spec: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(from, expected value as canonical JSON) when every filter of the listener
+    expects the same correlation value: the store indexes the subscription by it
+    (``SubscriptionRecord.correlation``); None when the listener may accept events
+    whatever they carry."""
+    keys = _index_keys(spec)
+    if not keys or len(set(keys)) != 1:
+        return None
+    return keys[0]
 
 
 def _index_keys(spec: Mapping[str, Any]) -> list[tuple[str, str]] | None:
@@ -306,7 +317,7 @@ def _index_keys(spec: Mapping[str, Any]) -> list[tuple[str, str]] | None:
         return None
     keys = []
     for event_filter in filters:
-        expected = [(c["from"], _canonical(c["expect"]))
+        expected = [(c["from"], canonical(c["expect"]))
                     for c in (event_filter.get("correlate") or {}).values() if "expect" in c]
         if not expected:
             return None
@@ -314,8 +325,9 @@ def _index_keys(spec: Mapping[str, Any]) -> list[tuple[str, str]] | None:
     return keys
 
 
-def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+def canonical(value: Any) -> str:
+    """A value as the store indexes it (sorted keys, no spaces)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 @lru_cache(maxsize=1024)

@@ -7,7 +7,7 @@ which is compared with this machine's clock when the transaction runs.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -95,19 +95,48 @@ async def undispatched(tx: Tx, limit: int) -> list[EventRecord]:
 # subscriptions and mailboxes ------------------------------------------------------------
 
 
-async def subscriptions_for(tx: Tx, types: Sequence[str]) -> list[SubscriptionRecord]:
+async def subscriptions_for(
+    tx: Tx, types: Sequence[str], values: Mapping[str, Sequence[str]] | None
+) -> list[SubscriptionRecord]:
     wanted = sorted({*types, "*"})
+    # Without values, every subscription of the types; with, those expecting no
+    # particular value plus, per `from`, those expecting one of the given values
+    # (the index on event_type, match_from, match_value finds them).
+    conditions: list[tuple[str, list[Any]]] = [("", [])]
+    if values is not None:
+        conditions = [(" AND m.match_from IS NULL", [])]
+        for source, carried in values.items():
+            for part in _chunks(sorted(carried)):
+                conditions.append((
+                    f" AND m.match_from = ? AND m.match_value IN ({_marks(len(part))})",
+                    [source, *part],
+                ))
     rows: dict[tuple[Any, ...], Row] = {}
     for chunk in _chunks(wanted):
-        # Every row of a matching subscription: its record names all its types.
-        found = await tx.fetch(
-            f"SELECT {_SUBSCRIPTION_COLUMNS} FROM podium_subscriptions s WHERE EXISTS"
-            " (SELECT 1 FROM podium_subscriptions m WHERE m.instance_id = s.instance_id"
-            f" AND m.position = s.position AND m.event_type IN ({_marks(len(chunk))}))",
+        for condition, params in conditions:
+            # Every row of a matching subscription: its record names all its types.
+            found = await tx.fetch(
+                f"SELECT {_SUBSCRIPTION_COLUMNS} FROM podium_subscriptions s WHERE EXISTS"
+                " (SELECT 1 FROM podium_subscriptions m WHERE m.instance_id = s.instance_id"
+                f" AND m.position = s.position AND m.event_type IN ({_marks(len(chunk))})"
+                f"{condition})",
+                [*chunk, *params],
+            )
+            rows.update(((row[0], row[1], row[2]), row) for row in found)
+    return _rows.subscriptions_from(tx.dialect, rows.values())
+
+
+async def correlation_sources(tx: Tx, types: Sequence[str]) -> list[str]:
+    wanted = sorted({*types, "*"})
+    found: set[str] = set()
+    for chunk in _chunks(wanted):
+        rows = await tx.fetch(
+            "SELECT DISTINCT match_from FROM podium_subscriptions"
+            f" WHERE event_type IN ({_marks(len(chunk))}) AND match_from IS NOT NULL",
             chunk,
         )
-        rows.update(((row[0], row[1], row[2]), row) for row in found)
-    return _rows.subscriptions_from(tx.dialect, rows.values())
+        found.update(row[0] for row in rows)
+    return sorted(found)
 
 
 async def get_subscriptions(tx: Tx, instance_id: str) -> list[SubscriptionRecord]:

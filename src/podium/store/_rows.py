@@ -185,7 +185,10 @@ def event_from(dialect: Dialect, row: Row, consumers: Iterable[str] = ()) -> Eve
 def subscription_params(dialect: Dialect, record: SubscriptionRecord) -> list[list[Any]]:
     """One row per event type the subscription accepts (``state`` left to the caller
     when None: ``subscribe`` keeps the one already stored)."""
-    values = {name: getattr(record, name) for name in SUBSCRIPTIONS.names if name != "event_type"}
+    match_from, match_value = record.correlation or (None, None)
+    values = {name: getattr(record, name) for name in SUBSCRIPTIONS.names
+              if name not in ("event_type", "match_from", "match_value")}
+    values |= {"match_from": match_from, "match_value": match_value}
     return [
         _encode_row(dialect, SUBSCRIPTIONS, [
             event_type if name == "event_type" else values[name] for name in SUBSCRIPTIONS.names
@@ -208,6 +211,7 @@ def subscriptions_from(dialect: Dialect, rows: Iterable[Row]) -> list[Subscripti
         SubscriptionRecord(
             instance_id=values[0], position=values[1], types=tuple(sorted(types[key])),
             spec=values[3], state=values[4], created_at=values[5], deadline=values[6],
+            correlation=(values[7], values[8]) if values[7] is not None else None,
         )
         for key, values in groups.items()
     ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -257,10 +257,18 @@ class SQLStore(ABC):
         self._check_open()
         return await self._read(lambda tx: event_ops.undispatched(tx, limit))
 
-    async def subscriptions_for(self, types: Sequence[str]) -> list[SubscriptionRecord]:
+    async def subscriptions_for(
+        self, types: Sequence[str], values: Mapping[str, Collection[str]] | None = None
+    ) -> list[SubscriptionRecord]:
         self._check_open()
         wanted = list(types)
-        return await self._read(lambda tx: event_ops.subscriptions_for(tx, wanted))
+        given = None if values is None else {k: sorted(v) for k, v in values.items()}
+        return await self._read(lambda tx: event_ops.subscriptions_for(tx, wanted, given))
+
+    async def correlation_sources(self, types: Sequence[str]) -> list[str]:
+        self._check_open()
+        wanted = list(types)
+        return await self._read(lambda tx: event_ops.correlation_sources(tx, wanted))
 
     async def dispatch(
         self,

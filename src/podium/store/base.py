@@ -13,7 +13,7 @@ its batch is durable.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -170,6 +170,9 @@ class SubscriptionRecord:
     state: dict[str, Any] | None
     created_at: datetime
     deadline: datetime | None = None
+    # (from, expected value as canonical JSON) when every filter expects the same
+    # correlation value: the dispatcher then reads it only for events carrying it.
+    correlation: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -355,9 +358,17 @@ class Store(Protocol):
     async def undispatched(self, limit: int) -> list[EventRecord]:
         """Events not yet dispatched, oldest first."""
 
-    async def subscriptions_for(self, types: Sequence[str]) -> list[SubscriptionRecord]:
+    async def subscriptions_for(
+        self, types: Sequence[str], values: Mapping[str, Collection[str]] | None = None
+    ) -> list[SubscriptionRecord]:
         """The subscriptions accepting any of these event types, or any type ("*");
-        one record per subscription (instance_id, position), its ``types`` all of them."""
+        one record per subscription (instance_id, position), its ``types`` all of them.
+        ``values``: of those with a ``correlation``, only the ones whose expected
+        value is among ``values[from]`` (the values the events carry)."""
+
+    async def correlation_sources(self, types: Sequence[str]) -> list[str]:
+        """The distinct ``from`` expressions of the correlations of subscriptions to
+        these types (or "*")."""
 
     async def dispatch(
         self,

@@ -198,9 +198,14 @@ SUBSCRIPTIONS = Table(
         _json("state"),  # correlation values bound so far (the dispatcher's)
         _time("created_at", False),
         _time("deadline"),  # when the listen times out, if it does
+        # A listener expecting one correlation value (an auction its bids): the
+        # expression extracting it from an event, and the value (canonical JSON), so
+        # that an event is matched only against the listeners expecting its value.
+        _text("match_from"),
+        _text("match_value"),
     ),
     primary_key=("instance_id", "position", "event_type"),
-    indexes=(Index("podium_subscriptions_type", ("event_type",)),),
+    indexes=(Index("podium_subscriptions_match", ("event_type", "match_from", "match_value")),),
 )
 
 # The mailbox of each subscription: events the dispatcher matched for it, in
