@@ -216,7 +216,7 @@ class Runtime:
         never_ran = fresh or record.started_at is None
         entries = [] if never_ran else await store.read_journal(record.id)
         journal = Journal(record.id, store, self.worker_id, entries,
-                          secrets=self.services.secrets)
+                          secrets=self.services.secrets, resumed=not never_ran)
         # The input as given: a subflow's holds references to its parent's secrets.
         data = journal.resolve(record.input, "the input of this instance", "/")
         instance = self.instance(definition, data, record.id)

@@ -18,7 +18,8 @@ async def execute(task: m.WaitTask, run: TaskRun) -> Any:
     if instance.waits == 1 and instance.status == "running":
         instance.status = "waiting"
         instance.lifecycle.workflow_status("waiting")
-    instance.lifecycle.task_status(run.reference, "waiting")
+    if instance.journal.timer(run.position) is None:  # else resumed: announced before
+        instance.lifecycle.task_status(run.reference, "waiting")
     try:
         await runner.sleep(run, run.position, seconds)
     finally:
