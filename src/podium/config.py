@@ -6,12 +6,13 @@ names it (``PODIUM_ALLOW_RUN=shell,script``)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from podium.egress import parse_file_roots, parse_host_patterns
+from podium.events.sinks import check_sink_url
 from podium.limits import EXPRESSION_TIMEOUT_SECONDS
 
 RUN_KINDS = ("shell", "script", "container")
@@ -38,6 +39,9 @@ class Settings:
     allow_hosts: tuple[str, ...] | None = None
     # Directories file resources may be read from, besides the workflow's own.
     allow_files: tuple[Path, ...] = ()
+    # Where lifecycle events go besides in-process listeners (podium.events.sinks):
+    # http(s):// endpoints and nats:// servers; PODIUM_LIFECYCLE_SINK, comma-separated.
+    lifecycle_sinks: tuple[str, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -61,6 +65,9 @@ class Settings:
             allow_hosts=parse_allow_hosts(env.get("PODIUM_ALLOW_HOSTS", ""),
                                           "PODIUM_ALLOW_HOSTS"),
             allow_files=parse_file_roots(env.get("PODIUM_ALLOW_FILES", "")),
+            lifecycle_sinks=parse_lifecycle_sinks(
+                env.get("PODIUM_LIFECYCLE_SINK", "").split(","), "PODIUM_LIFECYCLE_SINK"
+            ),
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(settings, **given)
@@ -97,3 +104,16 @@ def parse_allow_hosts(text: str, option: str = "--allow-hosts") -> tuple[str, ..
         return parse_host_patterns(text)
     except ValueError as exc:
         raise ValueError(f"{option}: {exc}") from None
+
+
+def parse_lifecycle_sinks(urls: Iterable[str], option: str) -> tuple[str, ...]:
+    """Sink URLs (empty ones ignored), each checked; a bad one is a ``ValueError``
+    naming ``option``."""
+    sinks = []
+    for url in urls:
+        if url.strip():
+            try:
+                sinks.append(check_sink_url(url.strip()))
+            except ValueError as exc:
+                raise ValueError(f"{option}: {exc}") from None
+    return tuple(sinks)

@@ -29,6 +29,7 @@ from podium.engine.secret_refs import SecretReferences
 from podium.engine.services import Services
 from podium.engine.state import Instance
 from podium.events.bus import EventBus, InProcessBus
+from podium.events.sinks import LifecycleForwarder, sink_from_url
 from podium.expressions import Evaluator
 from podium.expressions.sandbox import Sandbox
 from podium.registry import Registry
@@ -58,7 +59,8 @@ class Runtime:
     instance is recorded, every task outcome journaled, and an interrupted
     instance can be finished by any process on the same store.
 
-    ``listeners`` receive every lifecycle CloudEvent (a dict); ``bus`` carries
+    ``listeners`` receive every lifecycle CloudEvent (a dict), as do the sinks of
+    ``settings.lifecycle_sinks`` (``podium.events.sinks``); ``bus`` carries
     emitted events (in-process by default); ``secrets`` maps secret names to
     values for ``$secrets`` and secret-based authentication; ``settings`` are the
     operator's (``podium.config.Settings``: allowed process kinds, secret
@@ -84,6 +86,11 @@ class Runtime:
         settings = settings or Settings()
         self.registry = Registry(store, settings)
         secret_store = SecretStore(secrets, settings)
+        # The operator's sinks are listeners like the caller's; every listener only
+        # ever sees events with the secrets redacted.
+        self.forwarders = [LifecycleForwarder(sink_from_url(url))
+                           for url in settings.lifecycle_sinks]
+        listeners = [*listeners, *self.forwarders]
         self.services = Services(
             http=http_client or httpx.AsyncClient(timeout=HTTP_TIMEOUT),
             bus=bus or InProcessBus(),
@@ -112,6 +119,8 @@ class Runtime:
         await self.aclose()
 
     async def aclose(self) -> None:
+        # What the sinks have queued is delivered, for a moment at most.
+        await asyncio.gather(*(forwarder.aclose() for forwarder in self.forwarders))
         await self.services.sandbox.aclose()
         if self._own_client:
             await self.services.http.aclose()

@@ -13,7 +13,7 @@ import typer
 
 from podium import Definition, InvalidWorkflowError, load
 from podium.cli._output import invalid, usage_error
-from podium.config import Settings, parse_allow_hosts, parse_allow_run
+from podium.config import Settings, parse_allow_hosts, parse_allow_run, parse_lifecycle_sinks
 from podium.dsl import strict_json
 from podium.dsl.durations import iso_seconds
 from podium.dsl.strict_json import JSONDataError, JSONTextError
@@ -61,6 +61,16 @@ AllowFilesOption = Annotated[
         "--allow-files", metavar="DIRS", show_default="PODIUM_ALLOW_FILES, else none",
         help="Directories file resources may be read from besides the workflow's own "
              "(comma-separated). Overrides PODIUM_ALLOW_FILES.",
+    ),
+]
+
+LifecycleSinkOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--lifecycle-sink", metavar="URL", show_default="PODIUM_LIFECYCLE_SINK, else none",
+        help="Send every workflow and task lifecycle CloudEvent to an http(s):// endpoint "
+             "(structured mode) or nats://host:port[/subject-prefix]. Repeat for several; "
+             "overrides PODIUM_LIFECYCLE_SINK (comma-separated).",
     ),
 ]
 
@@ -163,12 +173,19 @@ def parse_duration(text: str, option: str) -> timedelta:
 
 
 def settings(
-    allow_run: str | None, allow_hosts: str | None = None, allow_files: str | None = None
+    allow_run: str | None, allow_hosts: str | None = None, allow_files: str | None = None,
+    lifecycle_sinks: list[str] | None = None,
 ) -> Settings:
     """The operator's settings from the environment, flags over their ``PODIUM_*``
-    variable (``--allow-run``, ``--allow-hosts``, ``--allow-files``); a bad value
-    exits 2."""
+    variable (``--allow-run``, ``--allow-hosts``, ``--allow-files``,
+    ``--lifecycle-sink``); a bad value exits 2."""
     overrides: dict[str, Any] = {}
+    if lifecycle_sinks:
+        try:
+            overrides["lifecycle_sinks"] = parse_lifecycle_sinks(lifecycle_sinks,
+                                                                 "--lifecycle-sink")
+        except ValueError as exc:
+            usage_error(str(exc))
     if allow_run is not None:
         try:
             overrides["allow_run"] = parse_allow_run(allow_run)

@@ -15,6 +15,7 @@ from podium.cli._arguments import (
     AllowFilesOption,
     AllowHostsOption,
     AllowRunOption,
+    LifecycleSinkOption,
     StoreOption,
     parse_duration,
     settings,
@@ -140,6 +141,7 @@ def work(
     allow_run: AllowRunOption = None,
     allow_hosts: AllowHostsOption = None,
     allow_files: AllowFilesOption = None,
+    lifecycle_sink: LifecycleSinkOption = None,
     stall: StallLimitOption = f"{STALL_LIMIT_SECONDS:g}",
     max_memory: Annotated[
         str | None,
@@ -166,7 +168,7 @@ def work(
     instance start and end on stderr. A store it cannot use: exit 2.
     """
     url = store_url(store)
-    options = settings(allow_run, allow_hosts, allow_files)
+    options = settings(allow_run, allow_hosts, allow_files, lifecycle_sink)
     stall_seconds = stall_limit(stall)
     kept = None if retention == "never" else parse_duration(retention, "--retention")
     if max_memory is not None:
