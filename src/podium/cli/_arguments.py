@@ -69,8 +69,8 @@ LifecycleSinkOption = Annotated[
     typer.Option(
         "--lifecycle-sink", metavar="URL", show_default="PODIUM_LIFECYCLE_SINK, else none",
         help="Send every workflow and task lifecycle CloudEvent to an http(s):// endpoint "
-             "(structured mode) or nats://host:port[/subject-prefix]. Repeat for several; "
-             "overrides PODIUM_LIFECYCLE_SINK (comma-separated).",
+             "(structured mode) or to nats://host:port, optionally with /subject.prefix. "
+             "Repeat for several; overrides PODIUM_LIFECYCLE_SINK (comma-separated).",
     ),
 ]
 
