@@ -6,12 +6,13 @@ names it (``PODIUM_ALLOW_RUN=shell,script``)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from podium.egress import parse_file_roots, parse_host_patterns
+from podium.events.sinks import check_sink_url
 from podium.limits import EXPRESSION_TIMEOUT_SECONDS
 
 RUN_KINDS = ("shell", "script", "container")
@@ -41,6 +42,9 @@ class Settings:
     # The event bus between processes (podium.events.nats): a NATS server URL,
     # nats://host:4222 (PODIUM_EVENTS, `podium worker --events`); None: the store only.
     events: str | None = None
+    # Where lifecycle events go besides in-process listeners (podium.events.sinks):
+    # http(s):// endpoints and nats:// servers; PODIUM_LIFECYCLE_SINK, comma-separated.
+    lifecycle_sinks: tuple[str, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -65,6 +69,9 @@ class Settings:
                                           "PODIUM_ALLOW_HOSTS"),
             allow_files=parse_file_roots(env.get("PODIUM_ALLOW_FILES", "")),
             events=parse_events_url(env.get("PODIUM_EVENTS", ""), "PODIUM_EVENTS"),
+            lifecycle_sinks=parse_lifecycle_sinks(
+                env.get("PODIUM_LIFECYCLE_SINK", "").split(","), "PODIUM_LIFECYCLE_SINK"
+            ),
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         return replace(settings, **given)
@@ -118,3 +125,16 @@ def parse_allow_hosts(text: str, option: str = "--allow-hosts") -> tuple[str, ..
         return parse_host_patterns(text)
     except ValueError as exc:
         raise ValueError(f"{option}: {exc}") from None
+
+
+def parse_lifecycle_sinks(urls: Iterable[str], option: str) -> tuple[str, ...]:
+    """Sink URLs (empty ones ignored), each checked; a bad one is a ``ValueError``
+    naming ``option``."""
+    sinks = []
+    for url in urls:
+        if url.strip():
+            try:
+                sinks.append(check_sink_url(url.strip()))
+            except ValueError as exc:
+                raise ValueError(f"{option}: {exc}") from None
+    return tuple(sinks)

@@ -35,6 +35,7 @@ from podium.events.dispatcher import Dispatcher, StoreMailbox
 from podium.events.ingest import ingest
 from podium.events.matching import CloudEvent, Matcher, correlation_of
 from podium.events.memory import MemoryHub
+from podium.events.sinks import LifecycleForwarder, sink_from_url
 from podium.expressions import Evaluator
 from podium.expressions.sandbox import Sandbox
 from podium.registry import Registry
@@ -71,7 +72,8 @@ class Runtime:
     instance is recorded, every task outcome journaled, and an interrupted
     instance can be finished by any process on the same store.
 
-    ``listeners`` receive every lifecycle CloudEvent (a dict); ``bus`` carries
+    ``listeners`` receive every lifecycle CloudEvent (a dict), as do the sinks of
+    ``settings.lifecycle_sinks`` (``podium.events.sinks``); ``bus`` carries
     emitted events (in-process by default); ``secrets`` maps secret names to
     values for ``$secrets`` and secret-based authentication; ``settings`` are the
     operator's (``podium.config.Settings``: allowed process kinds, secret
@@ -97,6 +99,11 @@ class Runtime:
         settings = settings or Settings()
         self.registry = Registry(store, settings)
         secret_store = SecretStore(secrets, settings)
+        # The operator's sinks are listeners like the caller's; every listener only
+        # ever sees events with the secrets redacted.
+        self.forwarders = [LifecycleForwarder(sink_from_url(url))
+                           for url in settings.lifecycle_sinks]
+        listeners = [*listeners, *self.forwarders]
         self.services = Services(
             http=http_client or httpx.AsyncClient(timeout=HTTP_TIMEOUT),
             bus=bus or InProcessBus(),
@@ -134,6 +141,8 @@ class Runtime:
     async def aclose(self) -> None:
         if self._dispatcher is not None:
             await self._dispatcher.aclose()
+        # What the sinks have queued is delivered, for a moment at most.
+        await asyncio.gather(*(forwarder.aclose() for forwarder in self.forwarders))
         await self.services.sandbox.aclose()
         if self._own_client:
             await self.services.http.aclose()
@@ -247,7 +256,7 @@ class Runtime:
         never_ran = fresh or record.started_at is None
         entries = [] if never_ran else await store.read_journal(record.id)
         journal = Journal(record.id, store, self.worker_id, entries,
-                          secrets=self.services.secrets)
+                          secrets=self.services.secrets, resumed=not never_ran)
         # The input as given: a subflow's holds references to its parent's secrets.
         data = journal.resolve(record.input, "the input of this instance", "/")
         instance = self.instance(definition, data, record.id)

@@ -223,7 +223,7 @@ async def run_durable(runtime: Runtime, instance: Instance, record: InstanceReco
                     record.id, status=RUNNING, started_at=record.started_at or instance.started_at,
                     wake_at=None,
                 )
-            execution = await execute(instance, resumed=instance.journal.replaying)
+            execution = await execute(instance, resumed=instance.journal.resumed)
         except asyncio.CancelledError:
             await _record_stop(runtime, held, record)
             raise

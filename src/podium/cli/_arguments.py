@@ -14,7 +14,13 @@ import typer
 
 from podium import Definition, InvalidWorkflowError, load
 from podium.cli._output import invalid, usage_error
-from podium.config import Settings, parse_allow_hosts, parse_allow_run, parse_events_url
+from podium.config import (
+    Settings,
+    parse_allow_hosts,
+    parse_allow_run,
+    parse_events_url,
+    parse_lifecycle_sinks,
+)
 from podium.dsl import strict_json
 from podium.dsl.durations import iso_seconds
 from podium.dsl.strict_json import JSONDataError, JSONTextError
@@ -72,6 +78,16 @@ EventsOption = Annotated[
         help="NATS JetStream server carrying CloudEvents between processes "
              "(nats://127.0.0.1:4222): events on podium.events.> are stored in the inbox. "
              "Overrides PODIUM_EVENTS.",
+    ),
+]
+
+LifecycleSinkOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--lifecycle-sink", metavar="URL", show_default="PODIUM_LIFECYCLE_SINK, else none",
+        help="Send every workflow and task lifecycle CloudEvent to an http(s):// endpoint "
+             "(structured mode) or to nats://host:port, optionally with /subject.prefix. "
+             "Repeat for several; overrides PODIUM_LIFECYCLE_SINK (comma-separated).",
     ),
 ]
 
@@ -189,14 +205,21 @@ def parse_duration(text: str, option: str) -> timedelta:
 def settings(
     allow_run: str | None, allow_hosts: str | None = None, allow_files: str | None = None,
     events: str | None = None,
+    lifecycle_sinks: list[str] | None = None,
 ) -> Settings:
     """The operator's settings from the environment, flags over their ``PODIUM_*``
-    variable (``--allow-run``, ``--allow-hosts``, ``--allow-files``, ``--events``);
-    a bad value exits 2."""
+    variable (``--allow-run``, ``--allow-hosts``, ``--allow-files``, ``--events``,
+    ``--lifecycle-sink``); a bad value exits 2."""
     overrides: dict[str, Any] = {}
     if events is not None:
         try:
             overrides["events"] = parse_events_url(events)
+        except ValueError as exc:
+            usage_error(str(exc))
+    if lifecycle_sinks:
+        try:
+            overrides["lifecycle_sinks"] = parse_lifecycle_sinks(lifecycle_sinks,
+                                                                 "--lifecycle-sink")
         except ValueError as exc:
             usage_error(str(exc))
     if allow_run is not None:

@@ -8,8 +8,11 @@ journaled, so that a run killed mid-way is finished by ``podium worker``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import os
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -23,6 +26,7 @@ from podium.cli._arguments import (
     AllowHostsOption,
     AllowRunOption,
     InputOption,
+    LifecycleSinkOption,
     load_file,
     parse_input,
     settings,
@@ -99,6 +103,21 @@ async def _recorded(
             return _Interrupted(handle.id)
 
 
+@contextlib.contextmanager
+def _sink_warnings() -> Iterator[None]:
+    """What the lifecycle sinks warn about (unreachable, events dropped), on stderr
+    as ``warning: ...`` lines, before the outcome: the run goes on regardless."""
+    logger = logging.getLogger("podium.events.sinks")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(logging.Formatter("warning: %(message)s"))
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+
+
 def run(
     workflow_file: Annotated[
         Path, typer.Argument(metavar="WORKFLOW_FILE", help="Workflow definition (YAML or JSON).")
@@ -111,6 +130,7 @@ def run(
     allow_run: AllowRunOption = None,
     allow_hosts: AllowHostsOption = None,
     allow_files: AllowFilesOption = None,
+    lifecycle_sink: LifecycleSinkOption = None,
     stall: StallLimitOption = f"{STALL_LIMIT_SECONDS:g}",
 ) -> None:
     """Run a workflow to its end.
@@ -131,21 +151,22 @@ def run(
                        "the events it emits itself (`podium events publish` writes to a store: "
                        "run it with --store, or deploy it and start it under `podium worker`)",
                        soft_wrap=True, highlight=False, markup=False)
-    options = settings(allow_run, allow_hosts, allow_files)
+    options = settings(allow_run, allow_hosts, allow_files, lifecycle_sinks=lifecycle_sink)
     listeners: list[Listener] = [Progress(stderr())] if verbose else []
-    if store is None:
-        try:
-            outcome: Execution | _Interrupted = asyncio.run(
-                _in_memory(definition, data, listeners, options)
+    with _sink_warnings():
+        if store is None:
+            try:
+                outcome: Execution | _Interrupted = asyncio.run(
+                    _in_memory(definition, data, listeners, options)
+                )
+            except KeyboardInterrupt:
+                stderr().print(Text("interrupted", style="yellow"))
+                raise typer.Exit(EXIT_INTERRUPTED) from None
+        else:
+            url = store_url(store)
+            outcome = run_async(
+                _recorded(url, definition, data, listeners, options, stall_limit(stall)), url
             )
-        except KeyboardInterrupt:
-            stderr().print(Text("interrupted", style="yellow"))
-            raise typer.Exit(EXIT_INTERRUPTED) from None
-    else:
-        url = store_url(store)
-        outcome = run_async(
-            _recorded(url, definition, data, listeners, options, stall_limit(stall)), url
-        )
     _report(outcome)
 
 

@@ -18,6 +18,7 @@ from podium.cli._arguments import (
     AllowHostsOption,
     AllowRunOption,
     EventsOption,
+    LifecycleSinkOption,
     StoreOption,
     parse_duration,
     settings,
@@ -170,6 +171,7 @@ def work(
     allow_hosts: AllowHostsOption = None,
     allow_files: AllowFilesOption = None,
     events: EventsOption = None,
+    lifecycle_sink: LifecycleSinkOption = None,
     stall: StallLimitOption = f"{STALL_LIMIT_SECONDS:g}",
     max_memory: Annotated[
         str | None,
@@ -196,7 +198,7 @@ def work(
     instance start and end on stderr. A store it cannot use: exit 2.
     """
     url = store_url(store)
-    options = settings(allow_run, allow_hosts, allow_files, events)
+    options = settings(allow_run, allow_hosts, allow_files, events, lifecycle_sink)
     stall_seconds = stall_limit(stall)
     kept = None if retention == "never" else parse_duration(retention, "--retention")
     if max_memory is not None:

@@ -36,7 +36,10 @@ async def execute(instance: Instance, resumed: bool = False) -> Execution:
     lifecycle = instance.lifecycle
     document = instance.definition.model.document
     instance.status = "running"
-    if resumed:
+    if resumed and instance.journal.suspended:
+        lifecycle.workflow_event("resumed", "resumedAt", "running")
+    elif resumed:
+        # Started before (engine.lifecycle, "Replay"): it only goes running again.
         lifecycle.workflow_status("running")
     else:
         lifecycle.workflow_event(

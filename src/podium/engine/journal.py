@@ -13,6 +13,7 @@ the original run, and no secret is stored in clear.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -29,7 +30,7 @@ from podium.engine.secret_refs import (
 from podium.limits import MAX_HISTORY_ENTRIES
 from podium.secrets import Redactor
 from podium.store._dialect import dump_json
-from podium.store.base import JournalEntry, Serialized, Store, StoreError
+from podium.store.base import RESUMED, JournalEntry, Serialized, Store, StoreError
 
 COMPLETED, FAULTED, STARTED, RETRIED, TIMER = (
     "task.completed", "task.faulted", "task.started", "task.retried", "timer",
@@ -38,6 +39,11 @@ COMPLETED, FAULTED, STARTED, RETRIED, TIMER = (
 # delivered (consumed or skipped), an event an instance emitted (the outbox).
 EVENT_RECEIVED, EVENT_EMITTED = "event.received", "event.emitted"
 _REPLAYED = (COMPLETED, FAULTED, TIMER, EVENT_RECEIVED, EVENT_EMITTED)
+
+# What follows a position in the positions of the tasks nested in it (an
+# iteration ``[3]``, an attempt ``@1``, a segment ``/do``, a timeout ``#timeout``,
+# an extension ``+/use/...``); ``~`` (a later visit) names a sibling instead.
+_NESTED = "#+/@["
 
 
 class Parked(BaseException):
@@ -83,8 +89,9 @@ class Journal:
     """The journal of one instance: what is recorded, and recording more."""
 
     __slots__ = (
-        "_count", "_effects", "_history", "_loaded", "_outcomes", "_secrets", "_started",
-        "_stored", "_timers", "enabled", "instance_id", "redactor", "references", "store", "worker",
+        "_ahead", "_ahead_left", "_count", "_effects", "_history", "_loaded", "_outcomes",
+        "_secrets", "_started", "_stored", "_timers", "enabled", "instance_id", "redactor",
+        "references", "resumed", "store", "suspended", "worker",
     )
 
     # Entries one instance may record (README "Limits"); a class attribute so that
@@ -98,8 +105,11 @@ class Journal:
         worker: str | None = None,
         entries: Iterable[JournalEntry] = (),
         secrets: Mapping[str, Any] | None = None,
+        resumed: bool = False,
     ) -> None:
         self.instance_id = instance_id
+        # The instance ran before (its start is on record): it announces no new start.
+        self.resumed = resumed
         self.store = store
         self.worker = worker
         self.enabled = store is not None
@@ -123,13 +133,25 @@ class Journal:
         # crash is the same execution, not a second start.
         self._started: set[str] = set()
         self._count = 0  # entries in the store: loaded, then appended
-        for entry in entries:
+        entries_read = list(entries)
+        for entry in entries_read:
             self._count += 1
             if entry.kind in _REPLAYED:
                 self._stored[_key(entry.kind, entry.position)] = entry
             elif entry.kind == STARTED:
                 self._started.add(entry.position)
         self._loaded = self._count
+        # Where an earlier run got to: the positions of its recorded starts,
+        # outcomes and timers that this run has not passed yet, sorted so that the
+        # positions nested in one are a range.
+        self._ahead = sorted({
+            entry.position for entry in entries_read
+            if entry.kind in (COMPLETED, FAULTED, STARTED, TIMER)
+        })
+        self._ahead_left = set(self._ahead)
+        # The instance was suspended, and this run is its resumption: the resume
+        # is the last line of its history.
+        self.suspended = bool(entries_read) and entries_read[-1].kind == RESUMED
 
     @property
     def appended(self) -> int:
@@ -141,13 +163,46 @@ class Journal:
         """True when the instance ran before (its journal has outcomes or timers)."""
         return bool(self._outcomes or self._timers or self._effects or self._stored)
 
+    @property
+    def catching_up(self) -> bool:
+        """True until this run reaches where an earlier run of the instance got to
+        (every start, outcome and timer that run recorded is passed): the instance
+        goes again over positions it already passed and announced, so what it
+        recomputes there (a task skipped by ``if``) is not news."""
+        return bool(self._ahead_left)
+
+    def started(self, position: str) -> bool:
+        """Whether the start of the task at ``position`` is on record (this run's
+        or an earlier one's): resuming it is the same execution, not a new one."""
+        if position in self._started:
+            self._ahead_left.discard(position)
+            return True
+        return False
+
     def outcome(self, position: str) -> JournalEntry | None:
         found = self._outcomes.get(position)
         if found is None:
             stored = self._stored.pop(_key(COMPLETED, position), None)
             if stored is not None:
                 found = self._outcomes[position] = self._resolved(stored)
+                self._passed(position)
         return found
+
+    def _passed(self, position: str) -> None:
+        """The outcome at ``position`` is known (replayed or recorded anew): it is
+        no longer ahead, and neither are the positions nested in it, which
+        replaying it skips (a composite task's) or recording it left behind."""
+        left = self._ahead_left
+        if not left:
+            return
+        left.discard(position)
+        positions = self._ahead
+        for separator in _NESTED:
+            prefix = position + separator
+            index = bisect.bisect_left(positions, prefix)
+            while index < len(positions) and positions[index].startswith(prefix):
+                left.discard(positions[index])
+                index += 1
 
     def timer(self, position: str) -> datetime | None:
         found = self._timers.get(position)
@@ -156,6 +211,7 @@ class Journal:
             if stored is not None:
                 due = self._resolved(stored).data["due"]
                 found = self._timers[position] = datetime.fromisoformat(due)
+                self._ahead_left.discard(position)
         return found
 
     def effect(self, kind: str, position: str) -> Any:
@@ -234,6 +290,7 @@ class Journal:
             self._outcomes[position] = JournalEntry(
                 self.instance_id, position, kind, entry.at, data, self.worker
             )
+            self._passed(position)
         elif kind == TIMER:
             self._timers[position] = datetime.fromisoformat(data["due"])
         elif kind in _REPLAYED:

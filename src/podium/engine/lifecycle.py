@@ -1,7 +1,31 @@
 """Lifecycle CloudEvents (dsl.md "Lifecycle Events", dsl-reference "Lifecycle Events").
 
 Events are plain dicts in the CloudEvents JSON (structured) form. They go to
-in-process listeners; sinks (HTTP, NATS, ...) subscribe as listeners.
+in-process listeners; the operator's sinks (HTTP, NATS: ``podium.events.sinks``)
+are listeners too.
+
+Replay. An instance that runs again (after a park, a crash, a suspension) is
+replayed from its journal; what its earlier runs announced is not announced
+again, whatever the number of runs:
+
+- ``workflow.started`` once, when the instance first runs; a resumed run
+  announces ``workflow.status-changed`` to ``running`` (``workflow.resumed``
+  when it was suspended), and the status changes it goes through from there.
+- A task whose outcome is journaled is replayed silently: no ``created``,
+  ``started``, ``completed``, ``faulted`` or ``retried`` again.
+- A task whose start is journaled (a ``wait`` that parked, a composite task
+  whose nested tasks ran) goes on without a second ``created``/``started``; it
+  announces how it ends, once. A retry whose delay is journaled is not
+  announced again either.
+- A task skipped by ``if`` records nothing: it is silent while the run catches
+  up (``Journal.catching_up``: until the run has passed every start, outcome and
+  timer the earlier runs recorded), announced once it is past them.
+- A durable instance suspended at a task's start parks before announcing it;
+  the run that resumes it announces the task.
+
+Only what is journaled is known: what a process announced and then died before
+recording (a task in flight, a task skipped after the last journaled entry) is
+announced again by the run that recovers it.
 """
 
 from __future__ import annotations

@@ -160,29 +160,41 @@ async def run_task(
     lifecycle = instance.lifecycle
     journal = instance.journal
     evaluator = instance.evaluator
-    lifecycle.task_event("created", "createdAt", reference, "pending")
-
+    if not instance.running.is_set() and instance.unload_when_suspended:
+        # Durable runs leave memory while suspended; resuming replays them. The
+        # task is not announced (not even skipped): the resumed run reaches it anew.
+        raise Parked("suspended")
+    # Lifecycle events are news: what an earlier run of this instance announced
+    # (engine.lifecycle, "Replay") is not announced again.
     if task.if_ is not None and not await evaluator.condition(
         task.if_, raw_input, run.variables("if"), reference
     ):
         # Skipped: the raw input becomes the output (dsl-reference "Task", `if`).
-        lifecycle.task_event("completed", "completedAt", reference, "completed", output=raw_input)
+        # Nothing records a skip: recomputed while the instance catches up, it
+        # was announced by the run that first passed here.
+        if not journal.catching_up:
+            lifecycle.task_event("created", "createdAt", reference, "pending")
+            lifecycle.task_event("completed", "completedAt", reference, "completed",
+                                 output=raw_input)
         return raw_input, CONTINUE
 
     if journal.enabled:
         recorded = journal.outcome(position)
         if recorded is not None:
             return _replay(instance, recorded.kind, recorded.data)
+    # A task whose start is on record (parked in a `wait`, interrupted by a crash)
+    # goes on: it was created and started already.
+    began = run.resumed = journal.started(position)
+    if not began:
+        lifecycle.task_event("created", "createdAt", reference, "pending")
 
     if not instance.running.is_set():
         lifecycle.task_event("suspended", "suspendedAt", reference, "suspended")
-        if instance.unload_when_suspended:
-            # Durable runs leave memory while suspended; resuming replays them.
-            raise Parked("suspended")
         # Suspended: the task waits at its start until the workflow resumes.
         await instance.running.wait()
         lifecycle.task_event("resumed", "resumedAt", reference, "running")
-    lifecycle.task_event("started", "startedAt", reference, "running")
+    if not began:
+        lifecycle.task_event("started", "startedAt", reference, "running")
     context_before = instance.context
     if journal.enabled:
         journal.note(position, STARTED, {"task": reference, "input": raw_input})
@@ -244,8 +256,8 @@ async def run_task(
 
 
 def _replay(instance: Instance, kind: str, data: dict[str, Any]) -> tuple[Any, str]:
-    """A recorded outcome, as if the task had just run (lifecycle events were
-    published the first time)."""
+    """A recorded outcome, as if the task had just run (its lifecycle events were
+    published by the run that recorded it, and are not published again)."""
     if "context" in data:
         instance.context = data["context"]
     if kind == FAULTED:
@@ -485,16 +497,17 @@ async def subscription_item(
 
 
 @contextlib.contextmanager
-def waiting(run: TaskRun) -> Iterator[None]:
+def waiting(run: TaskRun, *, announced: bool = False) -> Iterator[None]:
     """dsl.md "Status Phases": a task waiting (for time, for events) is `waiting`,
     and so is the workflow while any of its tasks waits (fork branches may wait
-    together)."""
+    together). ``announced``: a resumed wait whose earlier run announced it."""
     instance = run.instance
     instance.waits += 1
     if instance.waits == 1 and instance.status == "running":
         instance.status = "waiting"
         instance.lifecycle.workflow_status("waiting")
-    instance.lifecycle.task_status(run.reference, "waiting")
+    if not announced:
+        instance.lifecycle.task_status(run.reference, "waiting")
     try:
         yield
     finally:

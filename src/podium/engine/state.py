@@ -152,6 +152,7 @@ class TaskRun:
         "raw_input",
         "raw_output",
         "reference",
+        "resumed",
         "started_at",
         "task",
     )
@@ -182,6 +183,9 @@ class TaskRun:
         # ``ended`` when a nested scope ran into ``then: end``.
         self.directive: str | None = None
         self.ended = False
+        # Its start is on record from an earlier run (a park, a crash): it goes on,
+        # and what it announced then is not announced again.
+        self.resumed = False
 
     def descriptor(self) -> dict[str, Any]:
         """dsl.md "Task Descriptor"."""

@@ -54,9 +54,10 @@ async def execute(task: m.ListenTask, run: TaskRun) -> Any:
     deadline = min(instance.deadlines, default=None)
     mailbox = await host.subscribe(instance, run.position, spec, matching.types_of(spec),
                                    deadline)
-    instance.lifecycle.workflow_event("correlation-started", "startedAt", None)
+    if not run.resumed:
+        instance.lifecycle.workflow_event("correlation-started", "startedAt", None)
     try:
-        with runner.waiting(run):
+        with runner.waiting(run, announced=run.resumed):
             await listener.consume(mailbox)
     except Parked:
         raise  # waits elsewhere: the subscription stays

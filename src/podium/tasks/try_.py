@@ -45,14 +45,16 @@ async def execute(task: m.TryTask, run: TaskRun) -> Any:
             if policy is not None:
                 delay = await _retry_delay(policy, attempt, run, caught_vars, started)
                 if delay is not None:
-                    run.instance.lifecycle.task_event(
-                        "retried", "retriedAt", run.reference, None
-                    )
+                    timer = f"{run.position}@{attempt}/retry"
+                    if run.instance.journal.timer(timer) is None:  # else replayed: announced
+                        run.instance.lifecycle.task_event(
+                            "retried", "retriedAt", run.reference, None
+                        )
                     run.instance.journal.note(
                         run.position, RETRIED, {"task": run.reference, "attempt": attempt + 1}
                     )
                     # A durable timer: after a restart the retry fires when it was due.
-                    await runner.sleep(run, f"{run.position}@{attempt}/retry", delay)
+                    await runner.sleep(run, timer, delay)
                     attempt += 1
                     continue
             if catch.do is None:
