@@ -5,17 +5,25 @@ names it (``PODIUM_ALLOW_RUN=shell,script``)."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from podium.egress import parse_file_roots, parse_host_patterns
-from podium.events.sinks import check_sink_url
 from podium.limits import EXPRESSION_TIMEOUT_SECONDS
 
 RUN_KINDS = ("shell", "script", "container")
+
+# Lifecycle sinks (podium.events.sinks): the URLs the operator may give.
+NATS_PREFIX = "podium.lifecycle"
+_SINK_SCHEMES = ("http", "https", "nats")
+# What a subject token cannot hold: separators aside, wildcards, whitespace, controls.
+BAD_SUBJECT = re.compile(r"[\s*>\x00-\x1f\x7f]|^\.|\.$|\.\.")
 
 
 @dataclass(frozen=True)
@@ -138,3 +146,52 @@ def parse_lifecycle_sinks(urls: Iterable[str], option: str) -> tuple[str, ...]:
             except ValueError as exc:
                 raise ValueError(f"{option}: {exc}") from None
     return tuple(sinks)
+
+
+def check_sink_url(url: str) -> str:
+    """``url`` if it names a sink this runtime can use; else a ``ValueError``
+    saying what would (the caller names the option or variable)."""
+    parts = _split(url)
+    if parts.scheme == "nats":
+        nats_prefix(parts.path)
+        if importlib.util.find_spec("nats") is None:
+            raise ValueError(f"{display_url(url)}: NATS sinks need nats-py: "
+                             "pip install 'podium[nats]'")
+    return url
+
+
+def _split(url: str) -> Any:
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 - a port that is not a number raises here
+    except ValueError as exc:
+        raise ValueError(f"{url!r} is not a URL ({exc})") from None
+    if parts.scheme not in _SINK_SCHEMES or not parts.hostname:
+        raise ValueError(
+            f"{display_url(url)!r} is not a lifecycle sink: use http://host/path, "
+            "https://host/path or nats://host:port[/subject-prefix]"
+        )
+    return parts
+
+
+def display_url(url: str) -> str:
+    """``url`` with its password (if any) shown as ``***``."""
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        netloc = parts.netloc.rpartition("@")
+        user = (parts.username or "") + ":***"
+        return urlunsplit(parts._replace(netloc=f"{user}@{netloc[2]}"))
+    except ValueError:
+        return "<a URL that cannot be parsed>"
+
+
+def nats_prefix(path: str) -> str:
+    prefix = path.strip("/") or NATS_PREFIX
+    if BAD_SUBJECT.search(prefix) or "/" in prefix:
+        raise ValueError(
+            f"nats subject prefix {prefix!r}: use dot-separated tokens without "
+            "wildcards or spaces (e.g. nats://host:4222/podium.lifecycle)"
+        )
+    return prefix

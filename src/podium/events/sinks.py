@@ -29,9 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
 import logging
-import re
 from collections import deque
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -43,6 +41,7 @@ from cloudevents.core.exceptions import BaseCloudEventException
 from cloudevents.core.v1.event import CloudEvent as _CloudEvent
 
 from podium._version import __version__
+from podium.config import BAD_SUBJECT, check_sink_url, display_url, nats_prefix
 
 if TYPE_CHECKING:
     from nats.aio.client import Client
@@ -51,7 +50,6 @@ log = logging.getLogger("podium.events.sinks")
 
 CloudEvent = dict[str, Any]
 
-NATS_PREFIX = "podium.lifecycle"
 STRUCTURED = "application/cloudevents+json"
 
 # Events a forwarder holds for a sink that is behind; then it drops the oldest.
@@ -63,9 +61,6 @@ BACKOFF_SECONDS = (0.1, 5.0)
 HTTP_TIMEOUT = httpx.Timeout(5.0, connect=2.0)
 CONNECT_SECONDS = 3.0
 
-_SCHEMES = ("http", "https", "nats")
-# What a subject token cannot hold: separators aside, wildcards, whitespace, controls.
-_BAD_SUBJECT = re.compile(r"[\s*>\x00-\x1f\x7f]|^\.|\.$|\.\.")
 
 
 class SinkError(Exception):
@@ -89,18 +84,6 @@ class Sink(Protocol):
     async def aclose(self) -> None: ...
 
 
-def check_sink_url(url: str) -> str:
-    """``url`` if it names a sink this runtime can use; else a ``ValueError``
-    saying what would (the caller names the option or variable)."""
-    parts = _split(url)
-    if parts.scheme == "nats":
-        _nats_prefix(parts.path)
-        if importlib.util.find_spec("nats") is None:
-            raise ValueError(f"{_display(url)}: NATS sinks need nats-py: "
-                             "pip install 'podium[nats]'")
-    return url
-
-
 def sink_from_url(url: str) -> Sink:
     """The sink ``url`` names (``http(s)://...`` or ``nats://host:port[/prefix]``)."""
     check_sink_url(url)
@@ -108,43 +91,6 @@ def sink_from_url(url: str) -> Sink:
     if parts.scheme == "nats":
         return NatsSink(url)
     return HttpSink(url)
-
-
-def _split(url: str) -> Any:
-    try:
-        parts = urlsplit(url.strip())
-        parts.port  # noqa: B018 - a port that is not a number raises here
-    except ValueError as exc:
-        raise ValueError(f"{url!r} is not a URL ({exc})") from None
-    if parts.scheme not in _SCHEMES or not parts.hostname:
-        raise ValueError(
-            f"{_display(url)!r} is not a lifecycle sink: use http://host/path, "
-            "https://host/path or nats://host:port[/subject-prefix]"
-        )
-    return parts
-
-
-def _display(url: str) -> str:
-    """``url`` with its password (if any) shown as ``***``."""
-    try:
-        parts = urlsplit(url)
-        if parts.password is None:
-            return url
-        netloc = parts.netloc.rpartition("@")
-        user = (parts.username or "") + ":***"
-        return urlunsplit(parts._replace(netloc=f"{user}@{netloc[2]}"))
-    except ValueError:
-        return "<a URL that cannot be parsed>"
-
-
-def _nats_prefix(path: str) -> str:
-    prefix = path.strip("/") or NATS_PREFIX
-    if _BAD_SUBJECT.search(prefix) or "/" in prefix:
-        raise ValueError(
-            f"nats subject prefix {prefix!r}: use dot-separated tokens without "
-            "wildcards or spaces (e.g. nats://host:4222/podium.lifecycle)"
-        )
-    return prefix
 
 
 def structured(event: CloudEvent) -> tuple[dict[str, str], bytes]:
@@ -165,7 +111,7 @@ class HttpSink:
 
     def __init__(self, url: str, client: httpx.AsyncClient | None = None) -> None:
         self.url = url
-        self.name = _display(url)
+        self.name = display_url(url)
         # Its own client: the operator's endpoint is not a workflow call, so the
         # egress policy and the workflows' limits do not apply to it.
         self._client = client or httpx.AsyncClient(
@@ -195,8 +141,8 @@ class NatsSink:
 
     def __init__(self, url: str) -> None:
         parts = urlsplit(url)
-        self.name = _display(url)
-        self.prefix = _nats_prefix(parts.path)
+        self.name = display_url(url)
+        self.prefix = nats_prefix(parts.path)
         self._server = urlunsplit(("nats", parts.netloc, "", "", ""))
         self._client: Client | None = None
 
@@ -239,7 +185,7 @@ class NatsSink:
     async def send(self, event: CloudEvent) -> None:
         headers, body = structured(event)
         subject = f"{self.prefix}.{event['type']}"
-        if _BAD_SUBJECT.search(subject):
+        if BAD_SUBJECT.search(subject):
             raise SinkError(f"{subject!r} is not a subject", transient=False)
         client = await self._connected()
         from nats.errors import Error as NatsError
