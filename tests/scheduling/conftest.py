@@ -1,38 +1,20 @@
 """Scheduling tests run on SQLite and on PostgreSQL, each test on a fresh database.
 
-``store_url`` is a new SQLite file or a new PostgreSQL database; ``store`` the
-test's own connection; ``runtimes(n)`` opens runtimes with their own
-connections and worker ids, like separate worker processes.
+``store_url`` and ``store`` come from tests/conftest.py; ``runtime_on`` opens
+runtimes with their own connections and worker ids, like separate worker
+processes.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
 from podium.runtime import Runtime
-from podium.store import Store, open_store
+from podium.store import open_store
 from tests.scheduling.support import Runtimes
-from tests.support.postgres import PostgresServer
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'podium.db'}"
-    server: PostgresServer = request.getfixturevalue("postgres")
-    return server.create_database()
-
-
-@pytest.fixture
-async def store(store_url: str) -> AsyncIterator[Store]:
-    opened = open_store(store_url)
-    await opened.open()
-    yield opened
-    await opened.close()
 
 
 @contextlib.asynccontextmanager
