@@ -53,6 +53,9 @@ def test_an_auction_collects_its_bids_until_it_closes(store: str) -> None:
         assert output["data"]["winner"]["bidder"] == "cid"
         assert output["data"]["bids"] == 2
         assert instance(store, other)["status"] == "waiting"
+        timeline = ok("instances", "history", auction, "--store", store)
+        assert "consumed: com.example.bid from https://bidders.example (id b1)" in timeline
+        assert "ended the listener: com.example.auction.closed" in timeline
     finally:
         stop(worker, within=15)
 

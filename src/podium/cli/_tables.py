@@ -217,6 +217,11 @@ def _summary(entry: JournalEntry) -> str:
         directive = data.get("directive")
         then = f" then {directive}" if directive not in (None, "continue") else ""
         return f"output {compact(data['output'])}{then}"
+    if entry.kind in ("event.received", "event.emitted") and isinstance(data.get("event"), dict):
+        event = data["event"]
+        what = f"{event.get('type')} from {event.get('source')} (id {event.get('id')})"
+        use = {"item": "consumed", "until": "ended the listener", "skip": "not needed"}
+        return what if entry.kind == "event.emitted" else f"{use.get(data.get('use'), '')}: {what}"
     if entry.kind == "task.started" and "input" in data:
         return f"input {compact(data['input'])}"
     if entry.kind == "task.faulted" and isinstance(data.get("error"), dict):
