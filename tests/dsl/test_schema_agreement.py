@@ -383,6 +383,11 @@ KNOWN_GAPS = {
         " instance (the events issue: the runtime fills it in, like `id`)",
         with_task(edit(TASKS["emit"], ("emit", "event", "with", "source"))),
     ),
+    "schedule.on read": (
+        "the schema's `schedule.on` is a consumption strategy without `read`; Podium reads"
+        " the starting events into the input as `listen` does (the events issue)",
+        workflow(schedule={"on": {"one": {"with": {"type": "t"}}, "read": "data"}}),
+    ),
     "error instance as expression": (
         "`instance` is oneOf [string with format json-pointer, runtimeExpression]; same reason",
         with_task(edit(TASKS["raise"], ("raise", "error", "instance"), "${ $task }")),

@@ -87,3 +87,20 @@ async def test_an_all_schedule_starts_once_every_filter_has_an_event(
             stop.set()
             await asyncio.wait_for(working, 10)
         assert done.output == {"ids": ["b1", "a1"]}
+
+
+async def test_an_on_schedule_reads_the_events_as_it_says(store: Store, runtime_on: Runtimes
+                                                          ) -> None:
+    on = {"on": {"one": {"with": {"type": "com.example.alert"}}, "read": "data"}}
+    tasks = [{"first": {"set": {"input": "${ $workflow.input }"}}}]
+    async with runtime_on("w1") as runtime:
+        await runtime.deploy(scheduled(on, tasks=tasks))
+        stop = asyncio.Event()
+        working = asyncio.ensure_future(Worker(runtime, poll_seconds=0.05).run(stop))
+        try:
+            await runtime.publish_event(alert("r1", "low"))
+            (done,) = await started(store, 1)
+        finally:
+            stop.set()
+            await asyncio.wait_for(working, 10)
+        assert done.output == {"input": [{"severity": "low"}]}

@@ -53,11 +53,19 @@ class Use(Model):
     catalogs: dict[str, Catalog] | None = None
 
 
+class ScheduleOn(EventConsumptionStrategy):
+    """``schedule.on``, and how the events that start an instance are read into
+    its input: beyond the schema, which has no ``read`` here, as the events issue
+    asks (the whole events, the spec's ``$workflow.input[0].data``, by default)."""
+
+    read: Literal["data", "envelope", "raw"] | None = None
+
+
 class Schedule(Model):
     every: Duration | None = None
     cron: str | None = None
     after: Duration | None = None
-    on: EventConsumptionStrategy | None = None
+    on: ScheduleOn | None = None
 
 
 class Evaluate(Model):
