@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from podium.dsl import load
-from podium.store import Store
+from podium.store import JournalEntry, Store
 from tests.durability.helpers import (
     ended,
     entries,
@@ -247,3 +248,40 @@ async def test_a_listener_killed_before_any_event_still_receives_after_a_restart
         done = await ended(store, record.id, within=30)
         assert done.status == "completed", done.error
         assert done.output == ["hi"]
+
+
+EMITTER = workflow("""
+do:
+  - announce:
+      emit:
+        event:
+          with:
+            type: com.example.announced
+            data: ${ .n }
+  - after:
+      set:
+        done: true
+""", name="emitter")
+
+
+async def test_an_event_journaled_before_a_crash_is_published_once_with_its_id(
+    store_url: str, store: Store
+) -> None:
+    """A worker died right after journaling its emitted event (the outbox) and
+    before publishing it: the replay publishes that very event, once."""
+    async with runtime_on(store_url, "w1") as runtime:
+        record, _ = await runtime.create_instance(load(EMITTER), {"n": 5})
+        outbox = {"specversion": "1.0", "id": "journaled-1", "source": "urn:podium:test",
+                  "type": "com.example.announced", "data": 5}
+        await store.update_instance(record.id, started_at=datetime.now(UTC))
+        await store.append([JournalEntry(record.id, "/do/0/announce", "event.emitted",
+                                         datetime.now(UTC),
+                                         {"task": "/do/0/announce", "event": outbox})])
+        async with working(runtime):
+            done = await ended(store, record.id)
+        assert done.status == "completed", done.error
+        stored = await store.list_events(type="com.example.announced")
+        assert [(e.id, e.source) for e in stored] == [("journaled-1", "urn:podium:test")]
+        # Published again (say the first publish had made it after all): kept once.
+        assert not await runtime.publish_event(outbox)
+        assert len(await store.list_events(type="com.example.announced")) == 1

@@ -423,3 +423,27 @@ async def test_a_task_timeout_ends_the_listener(host: Host) -> None:
     assert host.runtime._hub.mailboxes == {}
     if host.store is not None:
         assert await host.store.get_subscriptions(listener.id) == []
+
+
+RAW = """
+do:
+  - wait:
+      listen:
+        to:
+          all:
+            - with: {type: json}
+            - with: {type: text}
+            - with: {type: binary}
+        read: raw
+"""
+
+
+async def test_raw_reads_the_data_as_it_travelled(host: Host) -> None:
+    listener = await host.listening(RAW)
+    await host.publish(event("json", {"a": [1, 2]}))
+    await host.publish(event("text", "plain words", datacontenttype="text/plain"))
+    binary = event("binary")
+    del binary["data"]
+    binary["data_base64"] = "AAEC"
+    await host.publish(binary)
+    assert await outcome(listener) == ['{"a":[1,2]}', "plain words", "AAEC"]
