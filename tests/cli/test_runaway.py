@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import json
 import signal
+import sqlite3
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.cli.support import invoke, spawn, workflow
+from tests.cli.support import eventually, invoke, spawn, workflow
 
 SPIN = """\
   - spin:
@@ -38,9 +39,13 @@ def test_a_task_timeout_fires_around_a_runaway_expression(tmp_path: Path) -> Non
 
 def test_sigterm_is_honoured_during_a_runaway_expression(tmp_path: Path) -> None:
     path = workflow(tmp_path, "spin", SPIN.format(timeout=""))
-    run = spawn("run", path, "--store", f"sqlite:///{tmp_path / 'podium.db'}")
+    database = tmp_path / "podium.db"
+    run = spawn("run", path, "--store", f"sqlite:///{database}")
     try:
-        time.sleep(2)  # started, and spinning in the sandbox
+        # Started (signals are handled from the moment its instance is recorded;
+        # a loaded machine may take seconds to get there), then spinning.
+        eventually(lambda: _recorded(database), 30, "the instance to be recorded")
+        time.sleep(1)
         assert run.poll() is None
         signalled = time.monotonic()
         run.send_signal(signal.SIGTERM)
@@ -74,3 +79,14 @@ def test_a_bad_expression_budget_is_a_usage_error(
     assert code == 2
     assert f"PODIUM_EXPRESSION_TIMEOUT: '{value}'" in stderr
     assert "Traceback" not in stderr
+
+
+def _recorded(database: Path) -> bool:
+    if not database.exists():
+        return False
+    try:
+        with sqlite3.connect(database, timeout=1) as connection:
+            (count,) = connection.execute("SELECT count(*) FROM podium_instances").fetchone()
+    except sqlite3.Error:  # not migrated yet
+        return False
+    return bool(count)
