@@ -220,8 +220,10 @@ def _summary(entry: JournalEntry) -> str:
     if entry.kind in ("event.received", "event.emitted") and isinstance(data.get("event"), dict):
         event = data["event"]
         what = f"{event.get('type')} from {event.get('source')} (id {event.get('id')})"
+        if entry.kind == "event.emitted":
+            return what
         use = {"item": "consumed", "until": "ended the listener", "skip": "not needed"}
-        return what if entry.kind == "event.emitted" else f"{use.get(data.get('use'), '')}: {what}"
+        return f"{use.get(str(data.get('use')), '')}: {what}"
     if entry.kind == "task.started" and "input" in data:
         return f"input {compact(data['input'])}"
     if entry.kind == "task.faulted" and isinstance(data.get("error"), dict):
