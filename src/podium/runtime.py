@@ -299,12 +299,12 @@ class Runtime:
 
     async def subscribe(
         self, instance: Instance, position: str, spec: dict[str, Any], types: Sequence[str],
-        deadline: datetime | None = None,
+        deadline: datetime | None = None, *, resumed: bool = False,
     ) -> Mailbox:
         if self.store is None or not instance.journal.enabled:
             return self._hub.subscribe(instance.id, position, spec)
         parks = instance.park_after is not None
-        if instance.journal.replaying:
+        if resumed:
             # Woken by a delivery: the subscription exists (a listener's mailbox
             # only fills while it does), so it need not be written again.
             delivered = await self.store.mailbox(instance.id, position)

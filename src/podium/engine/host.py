@@ -47,10 +47,11 @@ class Host(Protocol):
 
     async def subscribe(
         self, instance: Instance, position: str, spec: dict[str, Any], types: Sequence[str],
-        deadline: Any = None,
+        deadline: Any = None, *, resumed: bool = False,
     ) -> Mailbox:
         """Start matching arriving events for a listener (idempotent for the same
-        instance and position: a replayed listen finds its mailbox as it was)."""
+        instance and position: a replayed listen finds its mailbox as it was).
+        ``resumed``: the listen started in an earlier run (it subscribed then)."""
 
     async def publish(self, instance: Instance, event: CloudEvent) -> None:
         """Deliver an event an instance emitted (already journaled, with its id):

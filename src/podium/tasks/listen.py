@@ -53,7 +53,7 @@ async def execute(task: m.ListenTask, run: TaskRun) -> Any:
         return listener.items
     deadline = min(instance.deadlines, default=None)
     mailbox = await host.subscribe(instance, run.position, spec, matching.types_of(spec),
-                                   deadline)
+                                   deadline, resumed=run.resumed)
     if not run.resumed:
         instance.lifecycle.workflow_event("correlation-started", "startedAt", None)
     try:
