@@ -66,3 +66,34 @@ def test_run_of_a_listening_document_without_a_store_says_where_events_go() -> N
                              ' "expireAfter": "PT0.1S"}')
     assert code == 0
     assert "listens for events" in stderr and "--store" in stderr
+
+
+@pytest.mark.timeout(90)
+def test_a_signup_is_activated_by_its_verification_event(store: str) -> None:
+    ok("deploy", EXAMPLES / "signup.yaml", "--store", store)
+    worker = spawn("worker", "--store", store)
+    try:
+        user = ok("start", "accounts/signup", "--input",
+                  '{"userId": "u-1", "email": "u1@example.com", "remindAfter": "PT1M"}',
+                  "--store", store).strip()
+        eventually(lambda: instance(store, user).get("waitingFor"), 30,
+                   "the signup to wait for its verification")
+        # The request it emitted is in the inbox, with a source naming the instance.
+        requested = json.loads(ok("events", "list", "--type",
+                                  "com.example.signup.verification-requested", "--json",
+                                  "--store", store))
+        assert [e["event"]["data"] for e in requested] == [
+            {"userId": "u-1", "email": "u1@example.com"}]
+        assert requested[0]["source"].endswith(f":{user}")
+        ok("events", "publish", json.dumps({
+            "specversion": "1.0", "id": "v1", "source": "https://mailer.example",
+            "type": "com.example.signup.verified", "data": {"userId": "u-2"}}),
+            "--store", store)  # another user's
+        ok("events", "publish", json.dumps({
+            "specversion": "1.0", "id": "v2", "source": "https://mailer.example",
+            "type": "com.example.signup.verified", "data": {"userId": "u-1"}}),
+            "--store", store)
+        eventually(status_is(store, user, "completed"), 30, "the signup to complete")
+        assert instance(store, user)["output"] == {"userId": "u-1", "status": "active"}
+    finally:
+        stop(worker, within=15)
