@@ -13,7 +13,7 @@ from rich.text import Text
 
 from podium.cli._arguments import JsonOption, StoreOption, json_argument, parse_duration
 from podium.cli._output import note, table_console, usage_error, write_json
-from podium.cli._records import iso
+from podium.cli._records import event_json
 from podium.cli._session import opened_store, run_async
 from podium.cli._tables import cell, when
 from podium.events.cloudevents import InvalidEvent, validate_all
@@ -122,22 +122,6 @@ def list_events(
         write_json([event_json(record) for record in records])
     else:
         table_console().print(_table(records))
-
-
-def event_json(record: EventRecord) -> dict[str, Any]:
-    """An inbox event as ``events list --json`` prints it (add keys, never rename)."""
-    return {
-        "key": record.key,
-        "receivedAt": iso(record.received_at),
-        "type": record.type,
-        "source": record.source,
-        "id": record.id,
-        "subject": record.subject,
-        "origin": record.origin,
-        "dispatchedAt": iso(record.dispatched_at),
-        "consumers": list(record.consumers),
-        "event": record.event,
-    }
 
 
 def _table(records: Sequence[EventRecord]) -> Table:

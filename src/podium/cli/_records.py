@@ -8,6 +8,7 @@ from typing import Any
 
 from podium.store import (
     DefinitionRecord,
+    EventRecord,
     InstanceRecord,
     JournalEntry,
     SubscriptionRecord,
@@ -70,6 +71,22 @@ def waiting_for_json(subscriptions: list[SubscriptionRecord]) -> list[dict[str, 
             "deadline": iso(subscription.deadline),
         })
     return shown
+
+
+def event_json(record: EventRecord) -> dict[str, Any]:
+    """An inbox event as ``events list --json`` prints it (add keys, never rename)."""
+    return {
+        "key": record.key,
+        "receivedAt": iso(record.received_at),
+        "type": record.type,
+        "source": record.source,
+        "id": record.id,
+        "subject": record.subject,
+        "origin": record.origin,
+        "dispatchedAt": iso(record.dispatched_at),
+        "consumers": list(record.consumers),
+        "event": record.event,
+    }
 
 
 def entry_json(entry: JournalEntry) -> dict[str, Any]:
