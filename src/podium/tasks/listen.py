@@ -56,19 +56,20 @@ async def execute(task: m.ListenTask, run: TaskRun) -> Any:
                                    deadline, resumed=run.resumed)
     if not run.resumed:
         instance.lifecycle.workflow_event("correlation-started", "startedAt", None)
+    # The subscription ends with the listener: when it is done, or faulted (a
+    # `foreach` task), or timed out. It stays when the instance only leaves this
+    # process (parked, released to another worker, the store failing): the events
+    # that arrive meanwhile wait in its mailbox. An instance that ends removes
+    # whatever its listeners left (podium.worker: `listened`).
     try:
         with runner.waiting(run, announced=run.resumed):
             await listener.consume(mailbox)
-    except Parked:
-        raise  # waits elsewhere: the subscription stays
+    except WorkflowError:
+        await mailbox.close()
+        raise
     except asyncio.CancelledError:
-        # A timeout ends the listener; a worker letting the instance go (to resume
-        # elsewhere) must not lose the events that arrive meanwhile.
         if _timed_out(instance.deadlines):
             await mailbox.close()
-        raise
-    except BaseException:
-        await mailbox.close()
         raise
     await mailbox.close(listener.unmarked)
     instance.listening -= 1
