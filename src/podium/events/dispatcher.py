@@ -111,6 +111,7 @@ class Dispatcher:
         self.due = asyncio.Event()  # deliveries made parked instances due
         self._signals: dict[tuple[str, str], asyncio.Event] = {}
         self._lease_until = 0.0  # time.monotonic() when the lease runs out
+        self._standby_until = 0.0  # another process holds it: not asking before then
         self._task: asyncio.Task[None] | None = None
         self.dispatched = 0
 
@@ -172,8 +173,12 @@ class Dispatcher:
         a full batch was dispatched (more may be waiting)."""
         now = time.monotonic()
         if self._lease_until - now < self.lease_seconds / 2:
+            if now < self._standby_until:
+                return False  # another process dispatches: ask again later
             if not await self.store.acquire_lease(LEASE_NAME, self.owner, self.lease_seconds):
                 self._lease_until = 0.0
+                # Taking over after a holder died costs at most a lease and a quarter.
+                self._standby_until = now + self.lease_seconds / 4
                 return False
             self._lease_until = now + self.lease_seconds
         return await self.dispatch_batch() == BATCH
@@ -287,7 +292,15 @@ class Dispatcher:
             log.warning("schedule.on of %s/%s matched event %s, but this process cannot"
                         " start instances", namespace, name, event.key)
             return None
-        await self.start_scheduled(namespace, name, spec.get("version"),
-                                   [matching.read(e, read) for e in events],
-                                   f"{subscription.instance_id}:event:{event.key}")
+        try:
+            await self.start_scheduled(namespace, name, spec.get("version"),
+                                       [matching.read(e, read) for e in events],
+                                       f"{subscription.instance_id}:event:{event.key}")
+        except WorkflowError as exc:
+            # A start the definition refuses (its input schema, say) must not stop
+            # the dispatch of every other event: dsl.md "Event-driven scheduling",
+            # schedule faults are invisible to the workflow; the operator's log
+            # has them.
+            log.warning("schedule.on of %s/%s matched event %s but no instance started: %s",
+                        namespace, name, event.key, exc)
         return {"pending": []} if spec["strategy"] == "all" else None
