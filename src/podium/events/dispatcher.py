@@ -30,6 +30,8 @@ from podium.events import matching
 from podium.events.matching import Matcher, Received
 from podium.expressions.jq import expression_text
 from podium.store.base import (
+    DUE_CHANNEL,
+    EVENTS_CHANNEL,
     Delivery,
     EventRecord,
     LeaseLost,
@@ -148,8 +150,22 @@ class Dispatcher:
                 await self.store.release_lease(LEASE_NAME, self.owner)
             self._lease_until = 0.0
 
+    def _changed(self, channel: str) -> None:
+        """Another process stored events, or made listeners due (Store.watch)."""
+        if channel == EVENTS_CHANNEL:
+            self.arrived.set()
+        elif channel == DUE_CHANNEL:
+            self.due.set()
+            for signal in self._signals.values():  # a listener waiting in this process
+                signal.set()
+
     async def _run_forever(self) -> None:
         pause = self.poll_seconds
+        try:
+            # PostgreSQL tells of other processes' events at once; SQLite: polling.
+            await self.store.watch(self._changed)
+        except StoreError as exc:
+            log.warning("cannot watch the store for events (%s): polling", exc)
         while True:
             try:
                 busy = await self.step()

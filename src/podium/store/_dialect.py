@@ -53,6 +53,11 @@ class Dialect:
         """``text`` with placeholders in this driver's style."""
         return text
 
+    def notify(self, channel: str) -> str | None:
+        """A statement telling other processes, once the transaction commits, that
+        something happened on ``channel`` (``Store.watch``); None: they poll."""
+        return None
+
     def encode_json(self, text: str) -> Any:
         """A parameter for a JSON column from already-serialized JSON text."""
         return text

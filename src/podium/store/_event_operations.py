@@ -15,7 +15,15 @@ from podium.store import _rows
 from podium.store._batch import Tx
 from podium.store._operations import _CHUNK, _marks
 from podium.store._rows import Row
-from podium.store.base import WAITING, Delivery, EventRecord, LeaseLost, SubscriptionRecord
+from podium.store.base import (
+    DUE_CHANNEL,
+    EVENTS_CHANNEL,
+    WAITING,
+    Delivery,
+    EventRecord,
+    LeaseLost,
+    SubscriptionRecord,
+)
 from podium.store.schema import DELIVERIES, EVENTS, SUBSCRIPTIONS
 
 _EVENT_COLUMNS = ", ".join(EVENTS.names)
@@ -47,7 +55,14 @@ async def put_events(tx: Tx, rows: Sequence[Row]) -> set[str]:
             [value for row in chunk for value in row],
         )
         inserted.update(row[0] for row in found)
+    await _notify(tx, EVENTS_CHANNEL, bool(inserted))
     return inserted
+
+
+async def _notify(tx: Tx, channel: str, happened: bool) -> None:
+    statement = tx.dialect.notify(channel)
+    if happened and statement is not None:
+        await tx.send(statement)
 
 
 async def _consumers(tx: Tx, keys: Sequence[str]) -> dict[str, list[str]]:
@@ -236,6 +251,7 @@ async def dispatch(
             f" AND status = '{WAITING}' AND owner IS NULL AND (wake_at IS NULL OR wake_at > ?)",
             [now, *chunk, now],
         )
+    await _notify(tx, DUE_CHANNEL, bool(woken))
 
 
 async def mailbox(tx: Tx, instance_id: str, position: str) -> list[Delivery]:

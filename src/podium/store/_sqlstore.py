@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -320,6 +320,9 @@ class SQLStore(ABC):
             return
         keys, now = list(event_keys), self._time(datetime.now(UTC))
         await self._write(lambda tx: event_ops.consume(tx, instance_id, position, keys, now))
+
+    async def watch(self, on_change: Callable[[str], None]) -> bool:
+        return False  # a backend that can tell other processes overrides this
 
     # named leases ---------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ its batch is durable.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -36,6 +36,10 @@ INSTANCE_SUSPENDED, RESUMED, INSTANCE_CANCELLED, RETRIED, QUARANTINED = (
     "instance.suspended", "instance.resumed", "instance.cancelled", "instance.retried",
     "instance.quarantined",
 )
+
+
+# What ``Store.watch`` reports: events were stored; listeners were made due.
+EVENTS_CHANNEL, DUE_CHANNEL = "events", "due"
 
 
 class StoreError(Exception):
@@ -405,6 +409,12 @@ class Store(Protocol):
 
     async def consume(self, instance_id: str, position: str, event_keys: Sequence[str]) -> None:
         """Mark deliveries consumed (the instance journaled or skipped them)."""
+
+    async def watch(self, on_change: Callable[[str], None]) -> bool:
+        """Call ``on_change(EVENTS_CHANNEL)`` when any process stores events and
+        ``on_change(DUE_CHANNEL)`` when any makes listeners due (also once after
+        the store reconnects, as something may have been missed), until the store
+        closes. False when the store cannot tell (SQLite): the caller polls."""
 
     # named leases ---------------------------------------------------------------------------
 

@@ -17,7 +17,9 @@ in strings; timestamps in ``timestamptz`` (read back in UTC).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, ClassVar, TypeVar
@@ -32,9 +34,10 @@ from podium.store import _operations as ops
 from podium.store._batch import MAX_BATCH, Op, Outcome, Row, Tx, Write, run_batch, settle
 from podium.store._dialect import Dialect, utc
 from podium.store._sqlstore import SQLStore, redact
-from podium.store.base import StoreError
+from podium.store.base import DUE_CHANNEL, EVENTS_CHANNEL, StoreError
 
 T = TypeVar("T")
+log = logging.getLogger("podium.store")
 
 # Any constant shared by every podium process: "podium" in ASCII.
 _MIGRATION_LOCK_KEY = 0x706F6469756D
@@ -60,6 +63,9 @@ class PostgresDialect(Dialect):
     row_lock = " FOR UPDATE"
     skip_locked = " FOR UPDATE SKIP LOCKED"
     migration_lock = f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK_KEY})"
+
+    def notify(self, channel: str) -> str | None:
+        return f"NOTIFY podium_{channel}"
 
     def sql(self, text: str) -> str:
         return _placeholders(text)
@@ -151,6 +157,9 @@ class PostgresStore(SQLStore):
         self._pool: AsyncConnectionPool[AsyncConnection[Any]] | None = None
         self._queue: asyncio.Queue[Write | None] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
+        # watch(): one connection listening for the other processes' notifications.
+        self._watchers: list[Callable[[str], None]] = []
+        self._listener: asyncio.Task[None] | None = None
 
     async def open(self) -> None:
         """Connect, start the writer and apply migrations."""
@@ -187,11 +196,52 @@ class PostgresStore(SQLStore):
         if self._state == "closed":
             return
         self._state = "closed"
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
         if self._writer is not None:
             self._queue.put_nowait(None)
             await self._writer
         if self._pool is not None:
             await self._pool.close()
+
+    # notifications ----------------------------------------------------------------------
+
+    async def watch(self, on_change: Callable[[str], None]) -> bool:
+        self._check_open()
+        self._watchers.append(on_change)
+        if self._listener is None:
+            self._listener = asyncio.create_task(self._listen(), name="podium-postgres-listen")
+        return True
+
+    async def _listen(self) -> None:
+        """LISTEN on a connection of its own (NOTIFY is sent by the transactions
+        that store events or make listeners due: _event_operations); reconnects
+        after a failure, and then reports every channel, since notifications sent
+        while it was away are lost."""
+        pause = 0.5
+        while True:
+            try:
+                async with await AsyncConnection.connect(
+                    self.url, autocommit=True, connect_timeout=10
+                ) as connection:
+                    for channel in (EVENTS_CHANNEL, DUE_CHANNEL):
+                        await connection.execute(f"LISTEN podium_{channel}")
+                    pause = 0.5
+                    self._changed(EVENTS_CHANNEL, DUE_CHANNEL)
+                    async for notice in connection.notifies():
+                        self._changed(notice.channel.removeprefix("podium_"))
+            except psycopg.Error as exc:
+                log.warning("listening for notifications on %s failed (%s); retrying in %gs"
+                            " (polling meanwhile)", redact(self.url), exc, pause)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 10.0)
+
+    def _changed(self, *channels: str) -> None:
+        for channel in channels:
+            for watcher in list(self._watchers):
+                watcher(channel)
 
     # reads ------------------------------------------------------------------------------
 
