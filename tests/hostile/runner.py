@@ -25,9 +25,15 @@ from podium import InvalidWorkflowError, Runtime
 RUN_SECONDS = 20.0
 
 
+def _as_text(text: str) -> str:
+    """The document as text, never as a path: the API reads a one-line string that
+    could name a file (``!foo``, a damaged document cut short) as that file."""
+    return text if "\n" in text else text + "\n"
+
+
 async def _run(runtime: Runtime, text: str, data: Any) -> dict[str, Any]:
     try:
-        definition = podium.load(text, name="generated.yaml")
+        definition = podium.load(_as_text(text), name="generated.yaml")
     except InvalidWorkflowError as exc:
         return {"refused": [str(p) for p in exc.problems]}
     async with asyncio.timeout(RUN_SECONDS):
@@ -41,7 +47,8 @@ async def _run(runtime: Runtime, text: str, data: Any) -> dict[str, Any]:
 
 
 def _validate(text: str) -> dict[str, Any]:
-    return {"problems": [str(p) for p in podium.validate(text, name="generated.yaml")]}
+    return {"problems": [str(p) for p in podium.validate(_as_text(text),
+                                                          name="generated.yaml")]}
 
 
 async def main() -> None:
