@@ -223,3 +223,19 @@ async def test_an_invalid_event_stores_nothing(api: httpx.AsyncClient) -> None:
     again = await api.post("/events", content=json.dumps(_event(4)),
                            headers={"Content-Type": "application/cloudevents+json"})
     assert again.json() == {"stored": ["e4"], "duplicates": []}
+
+
+async def test_a_failing_store_is_a_503_without_its_password(store_url: str) -> None:
+    from podium import Runtime
+    from podium.server import ServerSettings, create_app
+    from podium.store import open_store
+
+    store = open_store(store_url)
+    await store.open()
+    async with Runtime(store=store) as runtime:
+        app = create_app(runtime, ServerSettings(store_url=store_url))
+        await store.close()  # the store goes away under the running API
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://testserver/api/v1") as client:
+            body = problem(await client.get("/instances"), 503)
+    assert body["type"].endswith("store-unavailable")

@@ -3,6 +3,7 @@ health, over one ``Runtime`` (its store and its dispatcher)."""
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field, replace
 from typing import Annotated, Any, Literal
@@ -32,6 +33,8 @@ from podium.store import (
     quarantined,
 )
 from podium.store._sqlstore import redact
+
+log = logging.getLogger("podium.server")
 
 MAX_BODY = 10 * 1024 * 1024
 
@@ -220,6 +223,7 @@ def _router(runtime: Runtime, settings: ServerSettings) -> APIRouter:
         if command == RESUME and record.status != SUSPENDED and record.request != SUSPEND:
             return _shown(record)
         record = await store.request(instance_id, command, by=by) or record
+        log.info("%s asked to %s %s: %s", by, command, instance_id, record.status)
         if record.status in ENDED and not (command == CANCEL and record.status == CANCELLED):
             raise _ended(record, command)
         return _shown(record)
@@ -245,6 +249,7 @@ def _router(runtime: Runtime, settings: ServerSettings) -> APIRouter:
             raise ApiProblem(409, f"instance {instance_id} is {record.status}, not quarantined:"
                              " nothing to retry", "conflict")
         retried = await store.request(instance_id, RETRY, by=by)
+        log.info("%s asked to retry %s", by, instance_id)
         if retried is None or quarantined(retried):
             raise ApiProblem(409, f"instance {instance_id} changed meanwhile: nothing retried",
                              "conflict")
