@@ -173,6 +173,7 @@ async def test_roles(anonymous: httpx.AsyncClient) -> None:
     assert (await anonymous.post("/definitions", content=GREET,
                                  headers=auth(OPERATOR))).status_code == 201
     assert (await anonymous.get("/openapi.json")).status_code == 200
+    assert (await anonymous.get("http://testserver/api/docs")).status_code == 200
 
 
 async def test_a_body_over_the_limit_is_413(api: httpx.AsyncClient) -> None:
