@@ -20,7 +20,7 @@ SOURCE = Path(__file__).resolve().parents[1] / "src"
 # a package under ``podium`` or a module directly in it.
 LAYERS: dict[str, int] = {
     # surfaces; ``podium`` is the package's __init__, the public API over the runtime.
-    "podium": 5, "cli": 5, "server": 5,
+    "podium": 5, "cli": 5, "server": 5, "records": 5,
     # the host: runs instances and starts them for tasks (the Host protocol).
     "runtime": 4, "worker": 4, "registry": 4, "scheduling": 4,
     # the engine and what its tasks do. ``deployment`` sits here, not with the

@@ -14,8 +14,9 @@ Contract other tools rely on (README "Command line"):
 
 Everything for humans goes to stderr through Rich, so stdout stays parseable.
 One module per job: ``_run`` (run, validate), ``_start``, ``_worker``,
-``_instances``, ``_workflows`` (deploy, list), ``_schedules`` (list), ``_store``
-(check), ``_events`` (publish, list); shared parsing in ``_arguments``,
+``_instances``, ``_workflows`` (deploy, list), ``_serve`` (the HTTP API),
+``_schedules`` (list), ``_store`` (check), ``_events`` (publish, list); shared
+parsing in ``_arguments``,
 printing in ``_output``, ``_records`` (JSON) and ``_tables`` (Rich), the store
 session and its error boundary in ``_session``.
 """
@@ -29,7 +30,17 @@ from typing import Annotated
 import typer
 
 from podium import __version__
-from podium.cli import _events, _instances, _run, _schedules, _start, _store, _worker, _workflows
+from podium.cli import (
+    _events,
+    _instances,
+    _run,
+    _schedules,
+    _serve,
+    _start,
+    _store,
+    _worker,
+    _workflows,
+)
 from podium.cli._help import PodiumGroup
 from podium.cli._output import EXIT_FAILED
 
@@ -48,6 +59,7 @@ app.command(name="validate")(_run.validate_files)
 app.command(name="start")(_start.start)
 app.command(name="worker")(_worker.work)
 app.command(name="deploy")(_workflows.deploy)
+app.command(name="serve")(_serve.serve)
 app.add_typer(_instances.app, name="instances")
 app.add_typer(_workflows.app, name="workflows")
 app.add_typer(_schedules.app, name="schedules")
