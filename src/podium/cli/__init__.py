@@ -16,9 +16,9 @@ Everything for humans goes to stderr through Rich, so stdout stays parseable.
 One module per job: ``_run`` (run, validate), ``_start``, ``_worker``,
 ``_instances``, ``_workflows`` (deploy, list), ``_serve`` (the HTTP API),
 ``_schedules`` (list), ``_store`` (check), ``_events`` (publish, list); shared
-parsing in ``_arguments``,
-printing in ``_output``, ``_records`` (JSON) and ``_tables`` (Rich), the store
-session and its error boundary in ``_session``.
+parsing in ``_arguments``, printing in ``_output`` and ``_tables`` (Rich; the JSON
+shapes are ``podium.records``, shared with the HTTP API), the store session and its
+error boundary in ``_session``.
 """
 
 from __future__ import annotations

@@ -13,11 +13,11 @@ from rich.text import Text
 
 from podium.cli._arguments import JsonOption, StoreOption, json_argument, parse_duration
 from podium.cli._output import note, table_console, usage_error, write_json
-from podium.cli._records import event_json
 from podium.cli._session import opened_store, run_async
 from podium.cli._tables import cell, when
 from podium.events.cloudevents import InvalidEvent, validate_all
 from podium.events.ingest import IngestResult, ingest
+from podium.records import event_json
 from podium.store import store_url
 from podium.store.base import EventRecord
 

@@ -14,9 +14,9 @@ import typer
 from podium.cli import _tables
 from podium.cli._arguments import JsonOption, StoreOption, parse_duration
 from podium.cli._output import fail, note, table_console, write_json
-from podium.cli._records import entry_json, instance_json, waiting_for_json
 from podium.cli._session import opened_store, run_async
 from podium.engine.secret_refs import displayed
+from podium.records import entry_json, instance_json, waiting_for_json
 from podium.store import (
     CANCEL,
     CANCELLED,

@@ -11,9 +11,9 @@ from rich.table import Table
 
 from podium.cli._arguments import JsonOption, StoreOption
 from podium.cli._output import table_console, write_json
-from podium.cli._records import iso, workflow_ref
 from podium.cli._session import opened_store, run_async
 from podium.cli._tables import cell, when
+from podium.records import iso, workflow_ref
 from podium.store import store_url
 from podium.store.base import ScheduleRecord
 

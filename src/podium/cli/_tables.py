@@ -17,7 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from podium.cli._output import printable
-from podium.cli._records import workflow_ref
+from podium.records import workflow_ref
 from podium.store import (
     DefinitionRecord,
     InstanceRecord,

@@ -11,10 +11,10 @@ from podium import Definition, InvalidWorkflowError, Problem, load
 from podium.cli import _tables
 from podium.cli._arguments import AllowFilesOption, JsonOption, StoreOption, settings
 from podium.cli._output import EXIT_FAILED, error, invalid, table_console, write_json
-from podium.cli._records import definition_json, workflow_ref
 from podium.cli._session import opened_runtime, opened_store, run_async
 from podium.config import Settings
 from podium.deployment import with_file_resources
+from podium.records import definition_json, workflow_ref
 from podium.store import DefinitionConflict, DefinitionRecord, store_url
 
 app = typer.Typer(name="workflows", help="Deployed workflow definitions.", no_args_is_help=True)
