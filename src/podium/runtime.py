@@ -42,6 +42,7 @@ from podium.registry import Registry
 from podium.resources import fetch
 from podium.secrets import SecretStore, redacting
 from podium.store.base import (
+    ENDED,
     PENDING,
     RUNNING,
     DefinitionRecord,
@@ -355,7 +356,6 @@ class Runtime:
 
     # How often a parent looks at a child that another worker runs.
     SUBFLOW_POLL_SECONDS = 0.2
-    _ENDED = ("completed", "faulted", "cancelled")
 
     async def start_workflow(
         self, parent: Instance, position: str, namespace: str, name: str, version: str,
@@ -381,7 +381,7 @@ class Runtime:
         if created:
             child = await self.resume_instance(record, definition, fresh=True)
             execution = await self._run_subflow(parent, child, record)
-            if execution.status in self._ENDED:
+            if execution.status in ENDED:
                 return execution
             # The child left memory without ending (it was suspended on its own):
             # once resumed, any worker may claim it. The parent waits for its end,
@@ -391,7 +391,7 @@ class Runtime:
             current = await self.store.get_instance(record.id)
             if current is None:
                 raise WorkflowError.runtime(f"subflow instance {record.id} vanished")
-            if current.status in self._ENDED:
+            if current.status in ENDED:
                 problem = WorkflowError.from_dict(current.error) if current.error else None
                 return Execution(current.id, current.status, current.output, problem)
             await asyncio.sleep(self.SUBFLOW_POLL_SECONDS)

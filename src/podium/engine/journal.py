@@ -159,11 +159,6 @@ class Journal:
         return self._count - self._loaded
 
     @property
-    def replaying(self) -> bool:
-        """True when the instance ran before (its journal has outcomes or timers)."""
-        return bool(self._outcomes or self._timers or self._effects or self._stored)
-
-    @property
     def catching_up(self) -> bool:
         """True until this run reaches where an earlier run of the instance got to
         (every start, outcome and timer that run recorded is passed): the instance

@@ -32,6 +32,7 @@ from podium.expressions.jq import expression_text
 from podium.store.base import (
     DUE_CHANNEL,
     EVENTS_CHANNEL,
+    SCHEDULE_SUBSCRIBER,
     Delivery,
     EventRecord,
     LeaseLost,
@@ -50,7 +51,6 @@ BATCH = 2000
 # process dispatches and cannot signal this one), and how often an idle
 # dispatcher looks for events stored by other processes.
 POLL_SECONDS = 0.5
-SCHEDULE_PREFIX = "schedule:"
 
 # start_scheduled(namespace, name, version, input, key): an `on` schedule fires.
 StartScheduled = Callable[[str, str, str | None, Any, str], Awaitable[Any]]
@@ -115,7 +115,6 @@ class Dispatcher:
         self._lease_until = 0.0  # time.monotonic() when the lease runs out
         self._standby_until = 0.0  # another process holds it: not asking before then
         self._task: asyncio.Task[None] | None = None
-        self.dispatched = 0
 
     # local signals ------------------------------------------------------------------------
 
@@ -216,7 +215,6 @@ class Dispatcher:
         except LeaseLost:
             self._lease_until = 0.0
             return 0
-        self.dispatched += len(events)
         for delivery in deliveries:
             signal = self._signals.get((delivery.instance_id, delivery.position))
             if signal is not None:
@@ -269,7 +267,7 @@ class Dispatcher:
                         if name in binding:
                             keys.setdefault(name, value)
                     states[where] = {"keys": keys}
-                if subscription.instance_id.startswith(SCHEDULE_PREFIX):
+                if subscription.instance_id.startswith(SCHEDULE_SUBSCRIBER):
                     state = await self._scheduled(subscription, event, received, pending[where])
                     if state is not None:
                         states[where] = {"keys": {}, **state}
@@ -290,7 +288,7 @@ class Dispatcher:
         satisfied (``one``/``any``: by this event; ``all``: once every filter has
         one). Returns the subscription's new state when it changed."""
         spec = subscription.spec
-        namespace, _, name = subscription.instance_id[len(SCHEDULE_PREFIX):].partition("/")
+        namespace, _, name = subscription.instance_id[len(SCHEDULE_SUBSCRIBER):].partition("/")
         read = spec.get("read", "envelope")
         if spec["strategy"] != "all":
             events = [event.event]

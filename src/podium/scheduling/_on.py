@@ -9,14 +9,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from podium.events.matching import types_of
-from podium.store.base import DefinitionRecord, Store, SubscriptionRecord
+from podium.store.base import SCHEDULE_SUBSCRIBER, DefinitionRecord, Store, SubscriptionRecord
 
 POSITION = "/schedule/on"
 
 
 def subscriber(namespace: str, name: str) -> str:
     """The ``instance_id`` of a schedule's subscription."""
-    return f"schedule:{namespace}/{name}"
+    return f"{SCHEDULE_SUBSCRIBER}{namespace}/{name}"
 
 
 def on_spec(record: DefinitionRecord) -> dict[str, Any]:

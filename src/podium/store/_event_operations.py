@@ -18,6 +18,7 @@ from podium.store._rows import Row
 from podium.store.base import (
     DUE_CHANNEL,
     EVENTS_CHANNEL,
+    SCHEDULE_SUBSCRIBER,
     WAITING,
     Delivery,
     EventRecord,
@@ -29,9 +30,6 @@ from podium.store.schema import DELIVERIES, EVENTS, SUBSCRIPTIONS
 _EVENT_COLUMNS = ", ".join(EVENTS.names)
 _SUBSCRIPTION_COLUMNS = ", ".join(SUBSCRIPTIONS.names)
 _DELIVERY_COLUMNS = ", ".join(DELIVERIES.names)
-
-# Subscriptions of a schedule's ``on`` have no instance row to wake.
-SCHEDULE_PREFIX = "schedule:"
 
 
 def _chunks(values: Sequence[Any], size: int = _CHUNK) -> list[list[Any]]:
@@ -234,7 +232,7 @@ async def dispatch(
             [now, *chunk],
         )
     woken = sorted(
-        {row[0] for row in deliveries if not str(row[0]).startswith(SCHEDULE_PREFIX)}
+        {row[0] for row in deliveries if not str(row[0]).startswith(SCHEDULE_SUBSCRIBER)}
     )
     for chunk in _chunks(woken):
         # Lock first, in id order, as release(wake_if_mailbox=True) does: whichever

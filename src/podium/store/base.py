@@ -38,6 +38,10 @@ INSTANCE_SUSPENDED, RESUMED, INSTANCE_CANCELLED, RETRIED, QUARANTINED = (
 )
 
 
+# The ``instance_id`` of a ``schedule.on`` subscription starts with this (then
+# ``<namespace>/<name>``): no instance row stands behind it.
+SCHEDULE_SUBSCRIBER = "schedule:"
+
 # What ``Store.watch`` reports: events were stored; listeners were made due.
 EVENTS_CHANNEL, DUE_CHANNEL = "events", "due"
 
