@@ -28,7 +28,6 @@ from typing import Any
 from podium.errors import WorkflowError
 from podium.events import matching
 from podium.events.matching import Matcher, Received
-from podium.expressions.jq import expression_text
 from podium.store.base import (
     DUE_CHANNEL,
     EVENTS_CHANNEL,
@@ -203,9 +202,15 @@ class Dispatcher:
         if not events:
             return 0
         types = sorted({e.type for e in events})
-        subscriptions = await self.store.subscriptions_for(
-            types, await self._carried(types, events))
-        deliveries, states = await self._match(events, subscriptions)
+        carried = await self._carried(types, events)
+        values: dict[str, set[str]] = {}
+        for found in carried.values():
+            for source, value in found.items():
+                values.setdefault(source, set())
+                if value is not None:
+                    values[source].add(value)
+        subscriptions = await self.store.subscriptions_for(types, values)
+        deliveries, states = await self._match(events, subscriptions, carried)
         lease_left = self._lease_until - time.monotonic()
         try:
             await self.store.dispatch(
@@ -223,24 +228,22 @@ class Dispatcher:
             self.due.set()
         return len(events)
 
-    async def _carried(self, types: list[str], events: list[EventRecord]) -> dict[str, set[str]]:
-        """The correlation values the events carry, for each ``from`` that listeners
-        of their types expect a value of: the store returns those listeners only
-        for the values found (plus every listener expecting none)."""
-        values: dict[str, set[str]] = {}
-        for source in await self.store.correlation_sources(types):
-            found = values[source] = set()
-            for event in events:
-                try:
-                    value = await self.matcher.evaluator.run(
-                        expression_text(source), event.event, {}, "/listen")
-                except WorkflowError:
-                    continue
-                found.add(matching.canonical(value))
-        return values
+    async def _carried(
+        self, types: list[str], events: list[EventRecord]
+    ) -> dict[str, dict[str, str | None]]:
+        """For each event (by key), the values it carries for each ``from`` that
+        listeners of its type expect a value of: the store then returns those
+        listeners only for the values found (plus every listener expecting none),
+        and the matching below does not extract them again."""
+        sources = await self.store.correlation_sources(types)
+        return {event.key: {source: await matching.carried_value(self.matcher, source,
+                                                                 event.event)
+                            for source in sources}
+                for event in events}
 
     async def _match(
-        self, events: list[EventRecord], subscriptions: list[SubscriptionRecord]
+        self, events: list[EventRecord], subscriptions: list[SubscriptionRecord],
+        carried: dict[str, dict[str, str | None]],
     ) -> tuple[list[Delivery], dict[tuple[str, str], dict[str, Any] | None]]:
         deliveries: list[Delivery] = []
         states: dict[tuple[str, str], dict[str, Any] | None] = {}
@@ -251,7 +254,8 @@ class Dispatcher:
         now = datetime.now(UTC)
         index = matching.CorrelationIndex(subscriptions, lambda s: s.spec)
         for event in events:
-            for subscription in await index.candidates(self.matcher, event.event):
+            for subscription in await index.candidates(self.matcher, event.event,
+                                                       carried.get(event.key)):
                 if event.type not in subscription.types \
                         and matching.ANY_TYPE not in subscription.types:
                     continue
@@ -260,13 +264,8 @@ class Dispatcher:
                                                     event.event)
                 if received is None:
                     continue
-                keys = bound[where]
-                binding = matching.binding_keys(subscription.spec)
-                if any(name not in keys for name in received.keys if name in binding):
-                    for name, value in received.keys.items():
-                        if name in binding:
-                            keys.setdefault(name, value)
-                    states[where] = {"keys": keys}
+                if matching.bind(subscription.spec, bound[where], received.keys):
+                    states[where] = {"keys": bound[where]}
                 if subscription.instance_id.startswith(SCHEDULE_SUBSCRIBER):
                     state = await self._scheduled(subscription, event, received, pending[where])
                     if state is not None:

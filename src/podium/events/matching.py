@@ -105,12 +105,7 @@ def types_of(spec: Mapping[str, Any]) -> list[str]:
     each filter's literal ``type``, or ``*`` when one names none (or a pattern,
     or an expression) or the strategy is ``any`` with no filter (every event)."""
     found: set[str] = set()
-    groups = [spec]
-    until = spec.get("until")
-    if isinstance(until, dict) and "filters" in until:
-        groups.append(until)
-    for group in groups:
-        filters = group["filters"]
+    for filters in _filter_groups(spec):
         if not filters:
             found.add(ANY_TYPE)
         for event_filter in filters:
@@ -137,29 +132,35 @@ def variables_used(spec: Mapping[str, Any]) -> list[str]:
             with contextlib.suppress(ExpressionSyntaxError):
                 found.update(dict.fromkeys(compile_expression(expression_text(value)).variables))
 
-    groups = [spec]
-    until = spec.get("until")
-    if isinstance(until, dict) and "filters" in until:
-        groups.append(until)
-    for group in groups:
-        for event_filter in group["filters"]:
+    for filters in _filter_groups(spec):
+        for event_filter in filters:
             visit(event_filter["with"])
             for correlation in (event_filter.get("correlate") or {}).values():
                 visit(correlation["from"], always=True)
     return list(found)
 
 
-def binding_keys(spec: Mapping[str, Any]) -> frozenset[str]:
-    """Correlation keys without ``expect``: the first matching event binds them."""
-    groups = [spec]
+def _filter_groups(spec: Mapping[str, Any]) -> list[list[dict[str, Any]]]:
+    """The filters of the strategy, and those of an ``until`` strategy if any."""
+    groups = [spec["filters"]]
     until = spec.get("until")
     if isinstance(until, dict) and "filters" in until:
-        groups.append(until)
-    return frozenset(
-        name for group in groups for event_filter in group["filters"]
-        for name, correlation in (event_filter.get("correlate") or {}).items()
-        if "expect" not in correlation
-    )
+        groups.append(until["filters"])
+    return groups
+
+
+def bind(spec: Mapping[str, Any], bound: dict[str, Any], keys: Mapping[str, Any]) -> bool:
+    """Bind the correlation keys without ``expect`` that a delivered event
+    carries and ``bound`` lacks (the first matching event binds them:
+    dsl-reference "Correlation"); True when one was bound."""
+    changed = False
+    for group in _filter_groups(spec):
+        for event_filter in group:
+            for name, correlation in (event_filter.get("correlate") or {}).items():
+                if "expect" not in correlation and name in keys and name not in bound:
+                    bound[name] = keys[name]
+                    changed = True
+    return changed
 
 
 class Matcher:
@@ -274,20 +275,31 @@ class CorrelationIndex(Generic[T]):
             for source, value in keys:
                 self.by_value.setdefault(source, {}).setdefault(value, []).append(item)
 
-    async def candidates(self, matcher: Matcher, event: Mapping[str, Any]) -> list[T]:
-        """Listeners that may accept ``event``, in their original order."""
+    async def candidates(self, matcher: Matcher, event: Mapping[str, Any],
+                         carried: Mapping[str, str | None] | None = None) -> list[T]:
+        """Listeners that may accept ``event``, in their original order.
+        ``carried``: the values (canonical JSON, None: none) the event carries for
+        the ``from`` expressions already evaluated (``carried_values``)."""
         if not self.by_value:
             return self.always
         found = {id(item): item for item in self.always}
         for source, table in self.by_value.items():
-            try:
-                value = await matcher.evaluator.run(expression_text(source), dict(event),
-                                                    _NO_VARIABLES, "/listen")
-            except WorkflowError:
-                continue
-            for item in table.get(canonical(value), ()):
+            value = (carried[source] if carried is not None and source in carried
+                     else await carried_value(matcher, source, event))
+            for item in table.get(value, ()) if value is not None else ():
                 found[id(item)] = item
         return sorted(found.values(), key=lambda item: self.order[id(item)])
+
+
+async def carried_value(matcher: Matcher, source: str, event: Mapping[str, Any]) -> str | None:
+    """The value (canonical JSON) that the correlation expression ``source``
+    extracts from ``event``; None when it fails on it."""
+    try:
+        value = await matcher.evaluator.run(expression_text(source), dict(event),
+                                            _NO_VARIABLES, "/listen")
+    except WorkflowError:
+        return None
+    return canonical(value)
 
 
 def correlation_of(spec: Mapping[str, Any]) -> tuple[str, str] | None:
@@ -309,14 +321,10 @@ def _index_keys(spec: Mapping[str, Any]) -> list[tuple[str, str]] | None:
     instance's arguments (``from`` may then differ from one listener to another)."""
     if spec.get("mode") == "loose" or spec.get("variables"):
         return None
-    filters = list(spec["filters"])
-    until = spec.get("until")
-    if isinstance(until, dict) and "filters" in until:
-        filters += until["filters"]
     if not spec["filters"]:
         return None
     keys = []
-    for event_filter in filters:
+    for event_filter in (f for group in _filter_groups(spec) for f in group):
         expected = [(c["from"], canonical(c["expect"]))
                     for c in (event_filter.get("correlate") or {}).values() if "expect" in c]
         if not expected:

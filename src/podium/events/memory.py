@@ -12,7 +12,7 @@ import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from podium.events.matching import Matcher, Received
+from podium.events.matching import Matcher, Received, bind
 
 
 class MemoryMailbox:
@@ -70,8 +70,7 @@ class MemoryHub:
             received = await self.matcher.match(mailbox.spec, mailbox.bound, key, event)
             if received is None:
                 continue
-            for name, value in received.keys.items():
-                mailbox.bound.setdefault(name, value)
+            bind(mailbox.spec, mailbox.bound, received.keys)
             mailbox.pending.append(received)
             mailbox.arrived.set()
             count += 1
