@@ -11,8 +11,7 @@ from podium.engine.state import TaskRun
 
 async def execute(task: m.WaitTask, run: TaskRun) -> Any:
     seconds = await runner.duration_seconds(task.wait, run, run.instance, run.reference, "wait")
-    # Resumed (its timer on record): its waiting was announced by the earlier run.
-    announced = run.instance.journal.timer(run.position) is not None
-    with runner.waiting(run, announced=announced):
+    # Resumed (its start on record, with its timer): the earlier run announced it.
+    with runner.waiting(run, announced=run.resumed):
         await runner.sleep(run, run.position, seconds)
     return run.input
