@@ -43,8 +43,8 @@ def _escape(code: int) -> str:
 
 _ONE_LINE = {code: _escape(code) for code in _UNSAFE}
 _LINES = {code: text for code, text in _ONE_LINE.items() if code not in (0x09, 0x0A)}
-# In JSON text these can only stand inside strings, where \\uXXXX means the same;
-# json.dumps escapes C0 controls itself.
+# In JSON text these can only stand inside strings, where a \\u escape (four hex
+# digits) means the same; json.dumps escapes C0 controls itself.
 _JSON_UNSAFE = {code: f"\\u{code:04x}" for code in _UNSAFE if code >= 0x7F}
 
 
