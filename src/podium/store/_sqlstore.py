@@ -12,8 +12,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
+from podium.config import display_url
 from podium.store import _event_operations as event_ops
 from podium.store import _operations as ops
 from podium.store import _rows
@@ -37,12 +37,9 @@ T = TypeVar("T")
 
 
 def redact(url: str) -> str:
-    """``url`` without its password, for messages and logs."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
+    """``url`` without its password, for messages and logs (the one rule for
+    passwords in URLs: ``podium.config.display_url``)."""
+    return display_url(url)
 
 
 class SQLStore(ABC):
