@@ -15,7 +15,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from dataclasses import replace
+import re
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from podium import semver
@@ -24,6 +25,33 @@ from podium.deployment import with_file_resources
 from podium.dsl import Definition, load
 from podium.engine.errors import WorkflowError
 from podium.store.base import DefinitionRecord, Store
+
+
+@dataclass(frozen=True)
+class WorkflowName:
+    """A deployed workflow named ``namespace/name[:version]`` (``podium start``, the
+    HTTP API's start)."""
+
+    namespace: str
+    name: str
+    version: str | None  # None: the highest deployed version
+
+    @classmethod
+    def parse(cls, text: str) -> WorkflowName | None:
+        """``text`` as a name (``latest`` is the highest version), or None when it
+        does not have that shape."""
+        match = _WORKFLOW_NAME.match(text)
+        if match is None:
+            return None
+        version = match["version"]
+        return cls(match["namespace"], match["name"],
+                   None if version in (None, "latest") else version)
+
+
+_LABEL = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"  # the DSL's name pattern
+_WORKFLOW_NAME = re.compile(
+    rf"^(?P<namespace>{_LABEL})/(?P<name>{_LABEL})(?::(?P<version>[0-9A-Za-z.+-]+))?$"
+)
 
 
 def digest(text: str) -> str:

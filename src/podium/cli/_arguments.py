@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -26,6 +26,7 @@ from podium.dsl.durations import iso_seconds
 from podium.dsl.strict_json import JSONDataError, JSONTextError
 from podium.egress import parse_file_roots
 from podium.limits import MAX_PAYLOAD_BYTES
+from podium.registry import WorkflowName
 
 StoreOption = Annotated[
     str | None,
@@ -154,31 +155,12 @@ def _decode(content: bytes, where: str) -> str:
         usage_error(f"cannot read {where}: not UTF-8 text ({exc.reason})")
 
 
-@dataclass(frozen=True)
-class WorkflowName:
-    """A deployed workflow named ``namespace/name[:version]``."""
-
-    namespace: str
-    name: str
-    version: str | None  # None: the highest deployed version
-
-
-_LABEL = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"  # the DSL's name pattern
-_WORKFLOW_NAME = re.compile(
-    rf"^(?P<namespace>{_LABEL})/(?P<name>{_LABEL})(?::(?P<version>[0-9A-Za-z.+-]+))?$"
-)
-
-
 def workflow_target(text: str) -> Path | WorkflowName:
     """A file path, or a deployed name when no such file exists and the text has
     the shape ``namespace/name[:version]`` (a file name has a dot; a name cannot)."""
     path = Path(text)
-    match = _WORKFLOW_NAME.match(text)
-    if match is None or path.exists():
-        return path
-    version = match["version"]
-    return WorkflowName(match["namespace"], match["name"],
-                        None if version in (None, "latest") else version)
+    name = WorkflowName.parse(text)
+    return path if name is None or path.exists() else name
 
 
 _SHORTHAND = re.compile(r"(\d+(?:\.\d+)?)([wdhms])")

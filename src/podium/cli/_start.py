@@ -12,7 +12,6 @@ from podium.cli._arguments import (
     AllowFilesOption,
     InputOption,
     StoreOption,
-    WorkflowName,
     load_file,
     parse_input,
     settings,
@@ -21,6 +20,7 @@ from podium.cli._arguments import (
 from podium.cli._output import EXIT_FAILED, fail, invalid, note
 from podium.cli._session import opened_runtime, run_async
 from podium.config import Settings
+from podium.registry import WorkflowName
 from podium.store import DefinitionConflict, InstanceRecord, store_url
 
 

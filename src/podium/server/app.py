@@ -4,7 +4,6 @@ health, over one ``Runtime`` (its store and its dispatcher)."""
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass, field, replace
 from typing import Annotated, Any, Literal
 
@@ -17,6 +16,7 @@ from podium.engine.secret_refs import displayed
 from podium.events.cloudevents import InvalidEvent, parse_http
 from podium.events.ingest import ingest
 from podium.records import definition_json, entry_json, instance_json, waiting_for_json
+from podium.registry import WorkflowName
 from podium.server.problems import ApiProblem, BodyLimit, install
 from podium.server.security import authorize
 from podium.store import (
@@ -40,10 +40,6 @@ MAX_BODY = 10 * 1024 * 1024
 
 Status = Literal["pending", "running", "waiting", "suspended", "completed", "faulted", "cancelled"]
 
-_LABEL = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"  # the DSL's name pattern
-_WORKFLOW = re.compile(
-    rf"^(?P<namespace>{_LABEL})/(?P<name>{_LABEL})(?::(?P<version>[0-9A-Za-z.+-]+))?$"
-)
 
 
 @dataclass(frozen=True)
@@ -167,14 +163,12 @@ def _router(runtime: Runtime, settings: ServerSettings) -> APIRouter:
         body: StartRequest, response: Response,
         idempotency_key: Annotated[str | None, Header()] = None,
     ) -> dict[str, Any]:
-        match = _WORKFLOW.match(body.workflow)
-        if match is None:
+        name = WorkflowName.parse(body.workflow)
+        if name is None:
             raise ApiProblem(422, f"workflow {body.workflow!r} is not namespace/name[:version]",
                              "invalid-request", field="body.workflow")
-        version = match["version"]
         try:
-            definition = await runtime.registry.get(
-                match["namespace"], match["name"], None if version == "latest" else version)
+            definition = await runtime.registry.get(name.namespace, name.name, name.version)
         except WorkflowError as exc:
             raise ApiProblem(404, str(exc), "definition-not-found") from None
         key = body.key if body.key is not None else idempotency_key
