@@ -3,9 +3,10 @@ times in UTC. Other tools read these; add keys, never rename them."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from podium.engine.lifecycle import utc_iso
 from podium.store import (
     DefinitionRecord,
     EventRecord,
@@ -19,7 +20,7 @@ from podium.store import (
 def iso(value: datetime | None) -> str | None:
     if value is None:
         return None
-    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return utc_iso(value)
 
 
 def workflow_ref(namespace: str, name: str, version: str) -> str:

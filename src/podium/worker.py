@@ -39,6 +39,7 @@ from podium.engine.errors import RUNTIME, WorkflowError
 from podium.engine.execution import Execution, execute, internal_error
 from podium.engine.journal import FAULTED as TASK_FAULTED
 from podium.engine.journal import HistoryFull, JournalUnavailable
+from podium.engine.lifecycle import utc_iso
 from podium.engine.state import Instance
 from podium.limits import MAX_CRASHES
 from podium.scheduling import Scheduler
@@ -399,10 +400,6 @@ def took(seconds: float) -> str:
     return f"{days} d {hours} h"
 
 
-def _utc(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 class Worker:
     """Claims instances from the store and runs them, up to ``concurrency`` at once.
 
@@ -664,7 +661,7 @@ class Worker:
             log.info("faulted %s %s: %s%s (at %s)", what, elapsed, error.title or error.type,
                      detail, error.instance or "/")
         elif execution.wake_at is not None:
-            log.info("%s %s until %s", execution.status, what, _utc(execution.wake_at))
+            log.info("%s %s until %s", execution.status, what, utc_iso(execution.wake_at))
         else:
             log.info("%s %s %s", execution.status, what, elapsed)
         return execution

@@ -43,8 +43,13 @@ TASK = "io.serverlessworkflow.task."
 SOURCE = "urn:podium:runtime"
 
 
+def utc_iso(moment: datetime) -> str:
+    """``2026-01-02T03:04:05.678Z``: how times are written for people and programs."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return utc_iso(datetime.now(UTC))
 
 
 def cloud_event(event_type: str, data: dict[str, Any], subject: str | None = None) -> CloudEvent:

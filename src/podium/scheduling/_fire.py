@@ -19,6 +19,7 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from podium.engine.lifecycle import utc_iso
 from podium.errors import WorkflowError
 from podium.scheduling._due import next_due
 from podium.store.base import ENDED, InstanceRecord, ScheduleRecord, Store
@@ -32,14 +33,9 @@ log = logging.getLogger("podium.scheduling")
 TICK_SECONDS = 1.0
 
 
-def iso_z(moment: datetime) -> str:
-    """``2026-01-02T02:00:00.000Z``."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def schedule_key(namespace: str, name: str, due: datetime) -> str:
     """The idempotency key of the instance a time schedule starts for ``due``."""
-    return f"schedule:{namespace}/{name}:{iso_z(due)}"
+    return f"schedule:{namespace}/{name}:{utc_iso(due)}"
 
 
 async def start_scheduled(
@@ -93,7 +89,7 @@ class Scheduler:
             )
         except WorkflowError as exc:  # the definition is gone or cannot be loaded
             log.warning("schedule %s could not start an instance for %s: %s", what,
-                        iso_z(due), exc.detail or exc.title)
+                        utc_iso(due), exc.detail or exc.title)
             instance = None
         following = self._following(schedule, due, now, started=instance is not None)
         recorded = await store.fired(
@@ -102,9 +98,9 @@ class Scheduler:
         )
         if not recorded:
             # Replaced by a newer deploy, or our lease ran out: the key kept the fire single.
-            log.warning("schedule %s changed hands while it fired for %s", what, iso_z(due))
+            log.warning("schedule %s changed hands while it fired for %s", what, utc_iso(due))
         elif instance is not None:
-            log.info("schedule %s fired for %s: instance %s", what, iso_z(due), instance.id)
+            log.info("schedule %s fired for %s: instance %s", what, utc_iso(due), instance.id)
         return instance
 
     @staticmethod
