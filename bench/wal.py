@@ -27,7 +27,7 @@ from pathlib import Path
 from podium import load
 from podium.engine.journal import Journal
 from podium.runtime import Runtime
-from podium.store import ENDED, open_store
+from podium.store import ENDED, InstanceQuery, open_store
 from podium.worker import Worker
 
 TRIVIAL = """
@@ -92,7 +92,7 @@ async def instances(count: int, concurrency: int) -> None:
         async with Sampler(database) as sampler:
             working = asyncio.create_task(worker.run(stop))
             while True:
-                ended = sum(1 for r in await store.list_instances(limit=count + 1)
+                ended = sum(1 for r in await store.list_instances(InstanceQuery(limit=count + 1))
                             if r.status in ENDED)
                 if ended == count:
                     break

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from podium import load
-from podium.store import InstanceRecord, Store
+from podium.store import InstanceQuery, InstanceRecord, Store
 from tests.durability.helpers import (
     call_key,
     ended,
@@ -167,7 +167,7 @@ async def test_a_subflow_not_awaited_is_left_pending_for_a_worker(
 
 
 async def _by_key(store: Store, key: str) -> InstanceRecord:
-    for record in await store.list_instances(limit=1000):
+    for record in await store.list_instances(InstanceQuery(limit=1000)):
         if record.key == key:
             return record
     raise AssertionError(f"no instance with key {key!r}")

@@ -10,13 +10,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from podium.scheduling import Scheduler, schedule_key, start_scheduled
-from podium.store import InstanceRecord, Store
+from podium.store import InstanceQuery, InstanceRecord, Store
 from podium.store.base import ScheduleRecord
 from tests.scheduling.support import Runtimes, scheduled
 
 
 async def scheduled_instances(store: Store) -> list[InstanceRecord]:
-    records = await store.list_instances(limit=1000)
+    records = await store.list_instances(InstanceQuery(limit=1000))
     return sorted((r for r in records if (r.key or "").startswith("schedule:")),
                   key=lambda r: r.key or "")
 

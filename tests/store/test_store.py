@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 
@@ -12,8 +13,11 @@ from podium.store import (
     COMPLETED,
     RUNNING,
     DefinitionConflict,
+    InstanceQuery,
     Store,
     StoreError,
+    page_cursor,
+    parse_cursor,
 )
 from tests.store.factories import definition, entry, instance, now
 
@@ -162,10 +166,60 @@ async def test_list_instances_newest_first(store: Store) -> None:
     await store.update_instance(records[3].id, status=RUNNING)
     listed = await store.list_instances()
     assert [r.id for r in listed] == [r.id for r in reversed(records)]
-    assert [r.id for r in await store.list_instances(limit=2)] == [records[4].id, records[3].id]
-    running = await store.list_instances(status=RUNNING)
+    first_two = await store.list_instances(InstanceQuery(limit=2))
+    assert [r.id for r in first_two] == [records[4].id, records[3].id]
+    running = await store.list_instances(InstanceQuery(status=RUNNING))
     assert [r.id for r in running] == [records[3].id, records[1].id]
-    assert await store.list_instances(status=COMPLETED) == []
+    assert await store.list_instances(InstanceQuery(status=COMPLETED)) == []
+
+
+async def test_list_instances_filters(store: Store) -> None:
+    same_time = now()
+    records = [
+        instance(name="order", key="ORDER-1%", created_at=same_time, updated_at=same_time),
+        instance(name="order", version="2.0.0", created_at=same_time, updated_at=same_time),
+        instance(name="refund", namespace="shop", key="refund_7"),
+    ]
+    for record in records:
+        await store.create_instance(record)
+    ended = now()
+    await store.update_instance(records[0].id, status=COMPLETED, ended_at=ended)
+
+    async def ids(**filters: Any) -> set[str]:
+        return {r.id for r in await store.list_instances(InstanceQuery(**filters))}
+
+    assert await ids(name="order") == {records[0].id, records[1].id}
+    assert await ids(name="order", version="2.0.0") == {records[1].id}
+    assert await ids(namespace="shop") == {records[2].id}
+    assert await ids(key="refund_7") == {records[2].id}
+    # search: a part of the id or of the key, any case; LIKE's wildcards are literal
+    assert await ids(search="order-1%") == {records[0].id}
+    assert await ids(search="_7") == {records[2].id}
+    assert await ids(search=records[1].id[-3:].upper()) == {records[1].id}
+    assert await ids(search="r_1") == set()
+    assert await ids(ended_after=ended - timedelta(seconds=1)) == {records[0].id}
+    assert await ids(ended_before=ended - timedelta(seconds=1)) == set()
+    assert await ids(created_after=same_time, created_before=same_time) == {
+        records[0].id, records[1].id}
+    assert await ids(updated_after=same_time) == {records[0].id}
+
+
+async def test_list_instances_pages_by_cursor(store: Store) -> None:
+    same_time = now()  # ties on created_at are broken by id
+    records = [instance(created_at=same_time, updated_at=same_time) for _ in range(3)]
+    records += [instance() for _ in range(4)]
+    for record in records:
+        await store.create_instance(record)
+    expected = [r.id for r in await store.list_instances()]
+    seen: list[str] = []
+    query = InstanceQuery(limit=2)
+    while page := await store.list_instances(query):
+        seen += [r.id for r in page]
+        cursor = page_cursor(page[-1])
+        query = InstanceQuery(limit=2, after=parse_cursor(cursor))
+    assert seen == expected and len(seen) == 7
+    with pytest.raises(ValueError, match="cursor"):
+        parse_cursor("garbage")
 
 
 async def test_update_instance(store: Store) -> None:

@@ -26,6 +26,7 @@ from podium.store import (
     RETRY,
     SUSPEND,
     SUSPENDED,
+    InstanceQuery,
     InstanceRecord,
     JournalEntry,
     Store,
@@ -64,7 +65,8 @@ def _shown(record: InstanceRecord) -> InstanceRecord:
 
 async def _list(url: str, status: str | None, limit: int) -> list[InstanceRecord]:
     async with opened_store(url) as store:
-        return [_shown(record) for record in await store.list_instances(status, limit)]
+        listed = await store.list_instances(InstanceQuery(status=status, limit=limit))
+        return [_shown(record) for record in listed]
 
 
 @app.command(name="list")

@@ -28,6 +28,7 @@ from podium.store import (
     SUSPEND,
     SUSPENDED,
     DefinitionConflict,
+    InstanceQuery,
     InstanceRecord,
     Store,
     quarantined,
@@ -189,7 +190,8 @@ def _router(runtime: Runtime, settings: ServerSettings) -> APIRouter:
         if not 1 <= limit <= 1000:
             raise ApiProblem(422, "limit: between 1 and 1000", "invalid-request",
                              field="query.limit")
-        return [_shown(record) for record in await store.list_instances(status, limit)]
+        listed = await store.list_instances(InstanceQuery(status=status, limit=limit))
+        return [_shown(record) for record in listed]
 
     @router.get("/instances/{instance_id}")
     async def instance(instance_id: str) -> dict[str, Any]:

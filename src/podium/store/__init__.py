@@ -37,6 +37,7 @@ from podium.store.base import (
     DefinitionRecord,
     Delivery,
     EventRecord,
+    InstanceQuery,
     InstanceRecord,
     JournalEntry,
     LeaseLost,
@@ -45,6 +46,8 @@ from podium.store.base import (
     Store,
     StoreError,
     SubscriptionRecord,
+    page_cursor,
+    parse_cursor,
     quarantined,
 )
 
@@ -100,6 +103,7 @@ __all__ = [
     "DefinitionRecord",
     "Delivery",
     "EventRecord",
+    "InstanceQuery",
     "InstanceRecord",
     "JournalEntry",
     "LeaseLost",
@@ -109,6 +113,8 @@ __all__ = [
     "StoreError",
     "SubscriptionRecord",
     "open_store",
+    "page_cursor",
+    "parse_cursor",
     "quarantined",
     "store_url",
 ]

@@ -7,6 +7,7 @@ database need synchronized clocks (NTP), as leases are seconds long.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 from podium import semver
 from podium.store import _rows
 from podium.store._batch import Row, Tx
+from podium.store._dialect import Dialect
 from podium.store.base import (
     CANCEL,
     CANCELLED,
@@ -31,6 +33,7 @@ from podium.store.base import (
     WAITING,
     DefinitionConflict,
     DefinitionRecord,
+    InstanceQuery,
     InstanceRecord,
     JournalEntry,
     LeaseLost,
@@ -171,14 +174,45 @@ async def get_instance(tx: Tx, instance_id: str) -> InstanceRecord | None:
     return _rows.instance_from(tx.dialect, rows[0]) if rows else None
 
 
-async def list_instances(tx: Tx, status: str | None, limit: int) -> list[InstanceRecord]:
-    where, params = ("WHERE status = ?", [status]) if status is not None else ("", [])
+async def list_instances(tx: Tx, query: InstanceQuery) -> list[InstanceRecord]:
+    where, params = _instance_filters(tx.dialect, query)
     rows = await tx.fetch(
-        f"SELECT {_INSTANCE_COLUMNS} FROM podium_instances {where}"
+        f"SELECT {_INSTANCE_COLUMNS} FROM podium_instances"
+        f"{' WHERE ' + ' AND '.join(where) if where else ''}"
         " ORDER BY created_at DESC, id DESC LIMIT ?",
-        [*params, limit],
+        [*params, query.limit],
     )
     return [_rows.instance_from(tx.dialect, row) for row in rows]
+
+
+def _instance_filters(dialect: Dialect, query: InstanceQuery) -> tuple[list[str], list[Any]]:
+    """The WHERE conditions of ``query`` with their parameters."""
+    where: list[str] = []
+    params: list[Any] = []
+    for column, value in (("status", query.status), ("namespace", query.namespace),
+                          ("name", query.name), ("version", query.version),
+                          ("key", query.key)):
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    for column, operator, moment in (
+        ("created_at", ">=", query.created_after), ("created_at", "<=", query.created_before),
+        ("ended_at", ">=", query.ended_after), ("ended_at", "<=", query.ended_before),
+        ("updated_at", ">", query.updated_after),
+    ):
+        if moment is not None:
+            where.append(f"{column} {operator} ?")
+            params.append(dialect.encode_time(moment))
+    if query.search:
+        pattern = "%" + re.sub(r"([!%_])", r"!\1", query.search.lower()) + "%"
+        where.append("(LOWER(id) LIKE ? ESCAPE '!' OR LOWER(key) LIKE ? ESCAPE '!')")
+        params += [pattern, pattern]
+    if query.after is not None:
+        moment, last_id = query.after
+        encoded = dialect.encode_time(moment)
+        where.append("(created_at < ? OR (created_at = ? AND id < ?))")
+        params += [encoded, encoded, last_id]
+    return where, params
 
 
 def _assignments(changes: Mapping[str, Any]) -> str:

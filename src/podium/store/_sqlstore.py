@@ -25,6 +25,7 @@ from podium.store.base import (
     DefinitionRecord,
     Delivery,
     EventRecord,
+    InstanceQuery,
     InstanceRecord,
     JournalEntry,
     ScheduleRecord,
@@ -130,11 +131,10 @@ class SQLStore(ABC):
         self._check_open()
         return await self._read(lambda tx: ops.get_instance(tx, instance_id))
 
-    async def list_instances(
-        self, status: str | None = None, limit: int = 100
-    ) -> list[InstanceRecord]:
+    async def list_instances(self, query: InstanceQuery | None = None) -> list[InstanceRecord]:
         self._check_open()
-        return await self._read(lambda tx: ops.list_instances(tx, status, limit))
+        chosen = query or InstanceQuery()
+        return await self._read(lambda tx: ops.list_instances(tx, chosen))
 
     async def update_instance(self, instance_id: str, **changes: Any) -> None:
         changes.setdefault("updated_at", datetime.now(UTC))

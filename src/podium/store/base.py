@@ -15,7 +15,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 # Instance status phases (dsl.md "Status Phases").
@@ -216,6 +216,46 @@ class ScheduleRecord:
     updated_at: datetime
 
 
+@dataclass(frozen=True)
+class InstanceQuery:
+    """Which instances ``Store.list_instances`` returns, newest first (by creation
+    time, then id). Every filter set must hold; times are inclusive bounds.
+
+    ``after`` is a cursor: the ``InstanceRecord`` last shown (its ``created_at``
+    and ``id``), so that the next page starts just past it, whatever was created
+    meanwhile (``page_cursor``/``parse_cursor`` turn it into text for an API)."""
+
+    status: str | None = None
+    namespace: str | None = None
+    name: str | None = None
+    version: str | None = None
+    key: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    ended_after: datetime | None = None
+    ended_before: datetime | None = None
+    updated_after: datetime | None = None  # changed since (live views poll with it)
+    search: str | None = None  # a part of the id or of the key, case-insensitive
+    after: tuple[datetime, str] | None = None
+    limit: int = 100
+
+
+def page_cursor(record: InstanceRecord) -> str:
+    """The cursor that continues a listing past ``record`` (``InstanceQuery.after``)."""
+    return f"{record.created_at.astimezone(UTC).isoformat(timespec='microseconds')}~{record.id}"
+
+
+def parse_cursor(text: str) -> tuple[datetime, str]:
+    """``page_cursor``'s text back; ``ValueError`` when it is not one."""
+    moment, _, instance_id = text.partition("~")
+    if not instance_id:
+        raise ValueError("not a cursor of this listing")
+    parsed = datetime.fromisoformat(moment)
+    if parsed.tzinfo is None:
+        raise ValueError("not a cursor of this listing")
+    return parsed, instance_id
+
+
 def quarantined(record: InstanceRecord) -> bool:
     """Ended by quarantine: every other end (completed, faulted on its own,
     cancelled) resets the crash counter when it is recorded."""
@@ -261,10 +301,9 @@ class Store(Protocol):
 
     async def get_instance(self, instance_id: str) -> InstanceRecord | None: ...
 
-    async def list_instances(
-        self, status: str | None = None, limit: int = 100
-    ) -> list[InstanceRecord]:
-        """Newest first."""
+    async def list_instances(self, query: InstanceQuery | None = None) -> list[InstanceRecord]:
+        """The instances ``query`` selects (all when None), newest first, at most
+        ``query.limit``."""
 
     async def update_instance(self, instance_id: str, **changes: Any) -> None:
         """Set fields of an instance (group-committed; durable on return)."""
