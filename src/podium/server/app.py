@@ -10,28 +10,21 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, FastAPI, Header, Request, Response
 from pydantic import BaseModel, Field
 
-from podium import InvalidWorkflowError, Runtime, WorkflowError, load
+from podium import Runtime
 from podium._version import __version__
 from podium.engine.secret_refs import displayed
 from podium.events.cloudevents import InvalidEvent, parse_http
 from podium.events.ingest import ingest
-from podium.records import definition_json, entry_json, instance_json, waiting_for_json
-from podium.registry import WorkflowName
+from podium.records import definition_json, entry_json, waiting_for_json
+from podium.server.operations import Operations, shown
 from podium.server.problems import ApiProblem, BodyLimit, install
 from podium.server.security import authorize
 from podium.store import (
     CANCEL,
-    CANCELLED,
     ENDED,
     RESUME,
-    RETRY,
     SUSPEND,
-    SUSPENDED,
-    DefinitionConflict,
     InstanceQuery,
-    InstanceRecord,
-    Store,
-    quarantined,
 )
 from podium.store._sqlstore import redact
 
@@ -40,7 +33,6 @@ log = logging.getLogger("podium.server")
 MAX_BODY = 10 * 1024 * 1024
 
 Status = Literal["pending", "running", "waiting", "suspended", "completed", "faulted", "cancelled"]
-
 
 
 @dataclass(frozen=True)
@@ -59,16 +51,6 @@ class StartRequest(BaseModel):
     key: str | None = Field(default=None, description="idempotency key")
 
 
-def _store(runtime: Runtime) -> Store:
-    assert runtime.store is not None, "podium serve runs over a store"
-    return runtime.store
-
-
-def _shown(record: InstanceRecord) -> dict[str, Any]:
-    # An input is stored like journaled data: secret references show as ***.
-    return instance_json(replace(record, input=displayed(record.input)))
-
-
 def _document_text(body: bytes) -> str:
     try:
         text = body.decode("utf-8")
@@ -78,12 +60,6 @@ def _document_text(body: bytes) -> str:
     # A document has a line end: one-line text could otherwise be taken for a
     # path by the loader and read from the server's disk.
     return text if "\n" in text else text + "\n"
-
-
-def _invalid(exc: InvalidWorkflowError) -> ApiProblem:
-    return ApiProblem(
-        400, f"the workflow is invalid: {len(exc.problems)} problem(s)", "invalid-workflow",
-        problems=[str(problem) for problem in exc.problems])
 
 
 async def _caller(request: Request) -> str:
@@ -97,13 +73,9 @@ Caller = Annotated[str, Depends(_caller)]
 
 def _router(runtime: Runtime, settings: ServerSettings) -> APIRouter:
     router = APIRouter(prefix="/api/v1", dependencies=[Depends(_caller)])
-    store = _store(runtime)
-
-    async def found(instance_id: str) -> InstanceRecord:
-        record = await store.get_instance(instance_id)
-        if record is None:
-            raise ApiProblem(404, f"no instance {instance_id!r}", "instance-not-found")
-        return record
+    operations = Operations(runtime)
+    store = operations.store
+    found = operations.found
 
     @router.get("/health")
     async def health() -> dict[str, Any]:
@@ -114,23 +86,10 @@ def _router(runtime: Runtime, settings: ServerSettings) -> APIRouter:
 
     @router.post("/definitions", status_code=201)
     async def deploy(request: Request, response: Response) -> dict[str, Any]:
-        text = _document_text(await request.body())
-        try:
-            definition = load(text, "request")
-        except InvalidWorkflowError as exc:
-            raise _invalid(exc) from None
-        known = await store.get_definition(definition.namespace, definition.name,
-                                           definition.version)
-        try:
-            record = await runtime.deploy(definition)
-        except InvalidWorkflowError as exc:  # a resource it names cannot be read
-            raise _invalid(exc) from None
-        except DefinitionConflict as exc:
-            raise ApiProblem(409, f"{exc}; deploy it under a new document.version",
-                             "definition-conflict") from None
-        if known is not None:
+        record, new = await operations.deploy(_document_text(await request.body()), "request")
+        if not new:
             response.status_code = 200
-        return {**definition_json(record), "status": "unchanged" if known else "deployed"}
+        return {**definition_json(record), "status": "deployed" if new else "unchanged"}
 
     @router.get("/definitions")
     async def definitions() -> list[dict[str, Any]]:
@@ -164,26 +123,11 @@ def _router(runtime: Runtime, settings: ServerSettings) -> APIRouter:
         body: StartRequest, response: Response,
         idempotency_key: Annotated[str | None, Header()] = None,
     ) -> dict[str, Any]:
-        name = WorkflowName.parse(body.workflow)
-        if name is None:
-            raise ApiProblem(422, f"workflow {body.workflow!r} is not namespace/name[:version]",
-                             "invalid-request", field="body.workflow")
-        try:
-            definition = await runtime.registry.get(name.namespace, name.name, name.version)
-        except WorkflowError as exc:
-            raise ApiProblem(404, str(exc), "definition-not-found") from None
         key = body.key if body.key is not None else idempotency_key
-        try:
-            record, created = await runtime.create_instance(definition, body.input, key=key)
-        except InvalidWorkflowError as exc:
-            raise _invalid(exc) from None
-        except WorkflowError as exc:  # an input its schema refuses
-            raise ApiProblem(400, str(exc), "invalid-input") from None
-        if created:
-            runtime.dispatcher.notify()
-        else:
+        record, created = await operations.start(body.workflow, body.input, key)
+        if not created:
             response.status_code = 200
-        return _shown(record)
+        return shown(record)
 
     @router.get("/instances")
     async def instances(status: Status | None = None, limit: int = 100) -> list[dict[str, Any]]:
@@ -191,17 +135,17 @@ def _router(runtime: Runtime, settings: ServerSettings) -> APIRouter:
             raise ApiProblem(422, "limit: between 1 and 1000", "invalid-request",
                              field="query.limit")
         listed = await store.list_instances(InstanceQuery(status=status, limit=limit))
-        return [_shown(record) for record in listed]
+        return [shown(record) for record in listed]
 
     @router.get("/instances/{instance_id}")
     async def instance(instance_id: str) -> dict[str, Any]:
         record = await found(instance_id)
-        shown = _shown(record)
+        body = shown(record)
         if record.status not in ENDED:
             listening = await store.get_subscriptions(instance_id)
             if listening:
-                shown["waitingFor"] = waiting_for_json(listening)
-        return shown
+                body["waitingFor"] = waiting_for_json(listening)
+        return body
 
     @router.get("/instances/{instance_id}/history")
     async def history(instance_id: str) -> list[dict[str, Any]]:
@@ -210,46 +154,21 @@ def _router(runtime: Runtime, settings: ServerSettings) -> APIRouter:
         return [entry_json(replace(entry, data=displayed(entry.data)))
                 for entry in await store.read_journal(instance_id)]
 
-    async def control(instance_id: str, command: str, by: str) -> dict[str, Any]:
-        record = await found(instance_id)
-        if record.status in ENDED:
-            raise _ended(record, command)
-        if command == SUSPEND and record.status == SUSPENDED:
-            return _shown(record)
-        if command == RESUME and record.status != SUSPENDED and record.request != SUSPEND:
-            return _shown(record)
-        record = await store.request(instance_id, command, by=by) or record
-        log.info("%s asked to %s %s: %s", by, command, instance_id, record.status)
-        if record.status in ENDED and not (command == CANCEL and record.status == CANCELLED):
-            raise _ended(record, command)
-        return _shown(record)
-
     @router.post("/instances/{instance_id}/cancel")
     async def cancel(instance_id: str, by: Caller) -> dict[str, Any]:
-        return await control(instance_id, CANCEL, by)
+        return shown(await operations.control(instance_id, CANCEL, by))
 
     @router.post("/instances/{instance_id}/suspend")
     async def suspend(instance_id: str, by: Caller) -> dict[str, Any]:
-        return await control(instance_id, SUSPEND, by)
+        return shown(await operations.control(instance_id, SUSPEND, by))
 
     @router.post("/instances/{instance_id}/resume")
     async def resume(instance_id: str, by: Caller) -> dict[str, Any]:
-        shown = await control(instance_id, RESUME, by)
-        runtime.dispatcher.notify()
-        return shown
+        return shown(await operations.control(instance_id, RESUME, by))
 
     @router.post("/instances/{instance_id}/retry")
     async def retry(instance_id: str, by: Caller) -> dict[str, Any]:
-        record = await found(instance_id)
-        if not quarantined(record):
-            raise ApiProblem(409, f"instance {instance_id} is {record.status}, not quarantined:"
-                             " nothing to retry", "conflict")
-        retried = await store.request(instance_id, RETRY, by=by)
-        log.info("%s asked to retry %s", by, instance_id)
-        if retried is None or quarantined(retried):
-            raise ApiProblem(409, f"instance {instance_id} changed meanwhile: nothing retried",
-                             "conflict")
-        return _shown(retried)
+        return shown(await operations.retry(instance_id, by))
 
     # events --------------------------------------------------------------------------
 
@@ -264,11 +183,6 @@ def _router(runtime: Runtime, settings: ServerSettings) -> APIRouter:
                 "duplicates": [event.get("id") for event in result.duplicates]}
 
     return router
-
-
-def _ended(record: InstanceRecord, command: str) -> ApiProblem:
-    return ApiProblem(409, f"instance {record.id} has ended ({record.status}): "
-                      f"nothing to {command}", "instance-ended")
 
 
 def create_app(runtime: Runtime, settings: ServerSettings) -> FastAPI:

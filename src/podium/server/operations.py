@@ -1,0 +1,133 @@
+"""What an operator can do to definitions and instances, once: the API's routes
+and the dashboard's forms both call these. Each returns what it changed or
+raises an ``ApiProblem`` that says why it could not."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from typing import Any
+
+from podium import InvalidWorkflowError, Runtime, WorkflowError, load
+from podium.engine.secret_refs import displayed
+from podium.records import instance_json
+from podium.registry import WorkflowName
+from podium.server.problems import ApiProblem
+from podium.store import (
+    CANCEL,
+    CANCELLED,
+    ENDED,
+    RESUME,
+    RETRY,
+    SUSPEND,
+    SUSPENDED,
+    DefinitionConflict,
+    DefinitionRecord,
+    InstanceRecord,
+    Store,
+    quarantined,
+)
+
+log = logging.getLogger("podium.server")
+
+
+def shown(record: InstanceRecord) -> dict[str, Any]:
+    """An instance as the API shows it: its input is stored like journaled data,
+    so secret references show as ``***``."""
+    return instance_json(replace(record, input=displayed(record.input)))
+
+
+def invalid(exc: InvalidWorkflowError) -> ApiProblem:
+    return ApiProblem(
+        400, f"the workflow is invalid: {len(exc.problems)} problem(s)", "invalid-workflow",
+        problems=[str(problem) for problem in exc.problems])
+
+
+def ended(record: InstanceRecord, command: str) -> ApiProblem:
+    return ApiProblem(409, f"instance {record.id} has ended ({record.status}): "
+                      f"nothing to {command}", "instance-ended")
+
+
+class Operations:
+    """The operator's actions over one runtime (its store and its dispatcher)."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        assert runtime.store is not None, "podium serve runs over a store"
+        self.runtime = runtime
+        self.store: Store = runtime.store
+
+    async def found(self, instance_id: str) -> InstanceRecord:
+        record = await self.store.get_instance(instance_id)
+        if record is None:
+            raise ApiProblem(404, f"no instance {instance_id!r}", "instance-not-found")
+        return record
+
+    async def deploy(self, text: str, origin: str) -> tuple[DefinitionRecord, bool]:
+        """Deploy a document's text; the record and whether it is new (False: the
+        identical version was deployed before)."""
+        try:
+            definition = load(text, origin)
+        except InvalidWorkflowError as exc:
+            raise invalid(exc) from None
+        known = await self.store.get_definition(definition.namespace, definition.name,
+                                                definition.version)
+        try:
+            record = await self.runtime.deploy(definition)
+        except InvalidWorkflowError as exc:  # a resource it names cannot be read
+            raise invalid(exc) from None
+        except DefinitionConflict as exc:
+            raise ApiProblem(409, f"{exc}; deploy it under a new document.version",
+                             "definition-conflict") from None
+        return record, known is None
+
+    async def start(self, workflow: str, data: Any, key: str | None,
+                    field: str = "body.workflow") -> tuple[InstanceRecord, bool]:
+        """Start ``namespace/name[:version]``; the instance and whether it is new
+        (False: ``key`` named an instance started before)."""
+        name = WorkflowName.parse(workflow)
+        if name is None:
+            raise ApiProblem(422, f"workflow {workflow!r} is not namespace/name[:version]",
+                             "invalid-request", field=field)
+        try:
+            definition = await self.runtime.registry.get(name.namespace, name.name, name.version)
+        except WorkflowError as exc:
+            raise ApiProblem(404, str(exc), "definition-not-found") from None
+        try:
+            record, created = await self.runtime.create_instance(definition, data, key=key)
+        except InvalidWorkflowError as exc:
+            raise invalid(exc) from None
+        except WorkflowError as exc:  # an input its schema refuses
+            raise ApiProblem(400, str(exc), "invalid-input") from None
+        if created:
+            self.runtime.dispatcher.notify()
+        return record, created
+
+    async def control(self, instance_id: str, command: str, by: str) -> InstanceRecord:
+        """Cancel, suspend or resume; asking again for what already holds is no error."""
+        record = await self.found(instance_id)
+        if record.status in ENDED:
+            raise ended(record, command)
+        if command == SUSPEND and record.status == SUSPENDED:
+            return record
+        if command == RESUME and record.status != SUSPENDED and record.request != SUSPEND:
+            return record
+        record = await self.store.request(instance_id, command, by=by) or record
+        log.info("%s asked to %s %s: %s", by, command, instance_id, record.status)
+        if record.status in ENDED and not (command == CANCEL and record.status == CANCELLED):
+            raise ended(record, command)
+        if command == RESUME:
+            self.runtime.dispatcher.notify()
+        return record
+
+    async def retry(self, instance_id: str, by: str) -> InstanceRecord:
+        record = await self.found(instance_id)
+        if not quarantined(record):
+            raise ApiProblem(409, f"instance {instance_id} is {record.status}, not quarantined:"
+                             " nothing to retry", "conflict")
+        retried = await self.store.request(instance_id, RETRY, by=by)
+        log.info("%s asked to retry %s", by, instance_id)
+        if retried is None or quarantined(retried):
+            raise ApiProblem(409, f"instance {instance_id} changed meanwhile: nothing retried",
+                             "conflict")
+        self.runtime.dispatcher.notify()
+        return retried
