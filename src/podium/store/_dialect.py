@@ -72,3 +72,8 @@ class Dialect:
 
     def decode_time(self, raw: Any) -> datetime:
         return datetime.fromisoformat(raw).astimezone(UTC)
+
+    def json_text(self, column: str, key: str) -> str:
+        """SQL for the text of member ``key`` of a JSON object column (both are
+        this code's own names, never a caller's)."""
+        return f"json_extract({column}, '$.{key}')"

@@ -18,6 +18,7 @@ from podium.store import _event_operations as event_ops
 from podium.store import _operations as ops
 from podium.store import _rows
 from podium.store import _schedule_operations as schedule_ops
+from podium.store import _stats_operations as stats_ops
 from podium.store._batch import Op, Tx, Write
 from podium.store._dialect import Dialect, utc
 from podium.store.base import (
@@ -27,6 +28,7 @@ from podium.store.base import (
     EventRecord,
     InstanceQuery,
     InstanceRecord,
+    InstanceStats,
     JournalEntry,
     ScheduleRecord,
     StoreError,
@@ -143,6 +145,13 @@ class SQLStore(ABC):
         changes.setdefault("updated_at", datetime.now(UTC))
         encoded = _rows.instance_changes(self.dialect, changes)
         await self._write(lambda tx: ops.update_instance(tx, instance_id, encoded))
+
+    async def instance_stats(
+        self, since: datetime, *, errors: int = 10, sample: int = 10_000
+    ) -> InstanceStats:
+        self._check_open()
+        moment = utc(since)
+        return await self._read(lambda tx: stats_ops.instance_stats(tx, moment, errors, sample))
 
     # journal ----------------------------------------------------------------------------
 

@@ -241,6 +241,57 @@ class InstanceQuery:
     limit: int = 100
 
 
+@dataclass(frozen=True)
+class WorkflowCounts:
+    """How the instances of one workflow (all versions) stand: ended since a time
+    by outcome, and active now by status."""
+
+    namespace: str
+    name: str
+    completed: int = 0
+    faulted: int = 0
+    cancelled: int = 0
+    pending: int = 0
+    running: int = 0
+    waiting: int = 0
+    suspended: int = 0
+
+
+@dataclass(frozen=True)
+class EndedSample:
+    """One instance that ended (completed or faulted) in the window, with how long
+    it ran (``started_at`` to ``ended_at``), for percentiles and time buckets."""
+
+    namespace: str
+    name: str
+    status: str
+    ended_at: datetime
+    seconds: float
+
+
+@dataclass(frozen=True)
+class ErrorCount:
+    """Instances faulted since a time with the same error type and title."""
+
+    type: str | None
+    title: str | None
+    count: int
+    last_at: datetime
+
+
+@dataclass(frozen=True)
+class InstanceStats:
+    """What ``Store.instance_stats`` counts. ``workflows`` and ``errors`` are exact;
+    ``ended`` holds the latest ended instances of the window, at most the sample
+    asked for (``sampled_all``: none was left out)."""
+
+    since: datetime
+    workflows: tuple[WorkflowCounts, ...]
+    errors: tuple[ErrorCount, ...]
+    ended: tuple[EndedSample, ...]
+    sampled_all: bool
+
+
 def page_cursor(record: InstanceRecord) -> str:
     """The cursor that continues a listing past ``record`` (``InstanceQuery.after``)."""
     return f"{record.created_at.astimezone(UTC).isoformat(timespec='microseconds')}~{record.id}"
@@ -312,6 +363,14 @@ class Store(Protocol):
 
     async def update_instance(self, instance_id: str, **changes: Any) -> None:
         """Set fields of an instance (group-committed; durable on return)."""
+
+    async def instance_stats(
+        self, since: datetime, *, errors: int = 10, sample: int = 10_000
+    ) -> InstanceStats:
+        """Per workflow: instances ended since ``since`` by outcome and active ones
+        by status; the ``errors`` most frequent error types of the instances that
+        faulted since then; the ``sample`` latest completed or faulted ones with
+        their run time (``InstanceStats``)."""
 
     # journal ----------------------------------------------------------------------------
 

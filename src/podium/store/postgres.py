@@ -84,6 +84,9 @@ class PostgresDialect(Dialect):
         value: datetime = raw.astimezone(UTC)
         return value
 
+    def json_text(self, column: str, key: str) -> str:
+        return f"{column} ->> '{key}'"
+
 
 class PgTx(Tx):
     """Operations over one psycopg connection, pipelined when ``pipeline`` is given."""
