@@ -12,10 +12,12 @@ from pydantic import BaseModel, Field
 
 from podium import Runtime
 from podium._version import __version__
+from podium.dsl.graph import build_graph
 from podium.engine.secret_refs import displayed
 from podium.events.cloudevents import InvalidEvent, parse_http
 from podium.events.ingest import ingest
 from podium.records import definition_json, entry_json, waiting_for_json
+from podium.server.dashboard import mount_dashboard
 from podium.server.operations import Operations, shown
 from podium.server.problems import ApiProblem, BodyLimit, install
 from podium.server.security import authorize
@@ -113,6 +115,16 @@ def _router(runtime: Runtime, settings: ServerSettings) -> APIRouter:
                 "versions": [definition_json(r) for r in records],
                 "latest": {**definition_json(latest), "document": latest.document,
                            "source": latest.source}}
+
+    @router.get("/definitions/{namespace}/{name}/{version}/graph")
+    async def definition_graph(namespace: str, name: str, version: str) -> dict[str, Any]:
+        """The tasks of a definition as nodes (id: the task's JSON pointer, parent:
+        the composite around it) and how control passes between them as edges."""
+        record = await store.get_definition(namespace, name, version)
+        if record is None:
+            raise ApiProblem(404, f"no definition {namespace}/{name}:{version}",
+                             "definition-not-found")
+        return build_graph(record.document).to_json()
 
     @router.get("/definitions/{namespace}/{name}/{version}")
     async def definition_version(namespace: str, name: str, version: str) -> dict[str, Any]:
@@ -216,5 +228,6 @@ def create_app(runtime: Runtime, settings: ServerSettings) -> FastAPI:
     app.state.podium_settings = settings
     install(app, settings.store_url)
     app.include_router(_router(runtime, settings))
+    mount_dashboard(app, runtime)
     app.add_middleware(BodyLimit, limit=settings.max_body)
     return app

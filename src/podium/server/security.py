@@ -5,7 +5,6 @@ API is open, which ``podium serve`` allows only on a loopback address."""
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import ipaddress
 from collections.abc import Mapping
@@ -14,6 +13,7 @@ from pathlib import Path
 from fastapi import Request
 
 from podium.server.problems import ApiProblem
+from podium.server.sessions import COOKIE, Session, Sessions, fingerprint
 
 VIEWER = "viewer"
 OPERATOR = "operator"
@@ -59,12 +59,34 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def identity(role: str, token: str | None) -> str:
+def identity(role: str, token: str | None, surface: str = "api") -> str:
     """Who acted, for the audit trail: ``api:<role>:<6 hex of sha256(token)>``
-    (``api:open`` without tokens); never the token itself."""
-    if token is None:
-        return "api:open"
-    return f"api:{role}:{hashlib.sha256(token.encode()).hexdigest()[:6]}"
+    (``api:open`` without tokens; ``dashboard:...`` from the dashboard); never
+    the token itself."""
+    return _named(role, fingerprint(token) if token is not None else None, surface)
+
+
+def _named(role: str, token_fingerprint: str | None, surface: str) -> str:
+    if token_fingerprint is None:
+        return f"{surface}:open"
+    return f"{surface}:{role}:{token_fingerprint[:6]}"
+
+
+def session_caller(tokens: Mapping[str, str], session: Session | None) -> tuple[str, str] | None:
+    """The role and identity (``dashboard:<role>:<hash>``) of a dashboard session;
+    None when it names no token configured now. Without tokens every session is
+    the open dashboard's operator."""
+    if session is None:
+        return None
+    if not tokens:
+        return OPERATOR, _named(OPERATOR, None, "dashboard")
+    if session.token is None:
+        return None
+    found = None
+    for token, role in tokens.items():
+        if hmac.compare_digest(fingerprint(token), session.token):
+            found = role
+    return None if found is None else (found, _named(found, session.token, "dashboard"))
 
 
 def _role_of(tokens: Mapping[str, str], presented: str) -> str | None:
@@ -84,6 +106,13 @@ def authorize(tokens: Mapping[str, str], request: Request) -> str:
     if not tokens:
         return identity(OPERATOR, None)
     header = request.headers.get("authorization", "")
+    sessions: Sessions | None = getattr(request.app.state, "podium_sessions", None)
+    if not header and request.method in READ_METHODS and sessions is not None:
+        # The dashboard's pages read the API (its live streams) with their session
+        # cookie; a session never writes through the API (its forms do, with CSRF).
+        signed_in = session_caller(tokens, sessions.decode(request.cookies.get(COOKIE)))
+        if signed_in is not None:
+            return signed_in[1]
     scheme, _, presented = header.partition(" ")
     if scheme.lower() != "bearer" or not presented.strip():
         raise ApiProblem(401, "a bearer token is required (Authorization: Bearer <token>)",
