@@ -217,6 +217,7 @@ def render(request: Request, who: Caller, name: str, status: int = 200,
     env: jinja2.Environment = request.app.state.podium_templates
     sessions = sessions_of(request)
     flash = sessions.unsign(request.cookies.get(FLASH))
+    context.setdefault("nav", "")
     body = env.get_template(name).render(
         request=request, caller=who, csrf=sessions.csrf(who.session),
         signed_in=bool(tokens_of(request)), flash=json.loads(flash) if flash else None,

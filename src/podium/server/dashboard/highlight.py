@@ -4,10 +4,30 @@ splits it into tokens and the formatter escapes each before wrapping it in a
 
 from __future__ import annotations
 
+import io
+from typing import Any
+
 from markupsafe import Markup
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import JsonLexer, YamlLexer
+from ruamel.yaml import YAML
+
+
+def as_yaml(document: dict[str, Any]) -> str:
+    """A document as YAML, its keys in their order."""
+    yaml = YAML()
+    yaml.width = 4096  # long expressions stay on their line
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    text = io.StringIO()
+    yaml.dump(document, text)
+    return text.getvalue()
+
+
+def source_text(source: str, document: dict[str, Any]) -> str:
+    """What to show of a stored definition: its text when it was kept as written
+    (YAML), else (the registry stores JSON) the document written as YAML."""
+    return as_yaml(document) if source.lstrip().startswith("{") else source
 
 
 def highlighted(source: str) -> Markup:

@@ -16,7 +16,7 @@ from podium.engine.secret_refs import displayed
 from podium.records import waiting_for_json
 from podium.server.dashboard import outcomes
 from podium.server.dashboard._web import caller, render
-from podium.server.dashboard.highlight import highlighted
+from podium.server.dashboard.highlight import highlighted, source_text
 from podium.server.dashboard.layout import layout
 from podium.server.dashboard.overview import WINDOWS, overview
 from podium.server.dashboard.timeline import timeline
@@ -40,6 +40,13 @@ TABS = (("", "All"), ("running", "Running"), ("waiting", "Waiting"),
         ("suspended", "Suspended"), ("faulted", "Faulted"), ("completed", "Completed"),
         ("cancelled", "Cancelled"))
 SINCE = {"": None, **WINDOWS}
+# What the list offers to do to the ticked instances, by the status it shows.
+BULK = {
+    "": ("retry", "suspend", "resume", "cancel"),
+    "pending": ("suspend", "cancel"), "running": ("suspend", "cancel"),
+    "waiting": ("suspend", "cancel"), "suspended": ("resume", "cancel"),
+    "faulted": ("retry",), "completed": (), "cancelled": (),
+}
 
 
 def router(operations: Operations) -> APIRouter:
@@ -78,6 +85,7 @@ def router(operations: Operations) -> APIRouter:
         kept = {key: value for key, value in filters.items() if value}
         return {
             "instances": records, "filters": filters, "kept": kept,
+            "bulk": BULK[filters["status"]],
             "next_cursor": page_cursor(records[-1]) if len(records) == PAGE else None,
             "paged": after is not None,
         }
@@ -149,7 +157,7 @@ def router(operations: Operations) -> APIRouter:
         graph = build_graph(record.document)
         return render(request, who, "definition.html", nav="definitions", definition=record,
                       versions=versions, schedule=schedule, drawing=layout(graph), states={},
-                      runs={}, source=highlighted(record.source))
+                      runs={}, source=highlighted(source_text(record.source, record.document)))
 
     return routes
 
