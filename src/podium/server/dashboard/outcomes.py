@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from podium.dsl.graph import END, SCOPE, START, Graph
-from podium.engine.journal import retry_voids
+from podium.engine.journal import RERUN, retry_voids
 from podium.recovery import reference_of
 from podium.store import ENDED, InstanceRecord, JournalEntry, SubscriptionRecord
 
@@ -52,6 +52,7 @@ class Execution:
     outcome: str | None = None  # completed | faulted
     error: dict[str, Any] | None = None
     voided: bool = False  # a fault (or its start) an operator's retry set aside
+    copied: bool = False  # from the instance a re-run copied its history from
 
     @property
     def attempt(self) -> int | None:
@@ -77,6 +78,7 @@ class TaskHistory:
     states: dict[str, str] = field(default_factory=dict)
     runs: dict[str, int] = field(default_factory=dict)  # executions per reference
     retries: dict[str, int] = field(default_factory=dict)  # task.retried per reference
+    rerun_at: int | None = None  # the seq of a re-run's marker: what precedes is copied
 
 
 def _reference(entry: JournalEntry) -> str:
@@ -102,12 +104,14 @@ def read_history(
     """The executions, timers and task states an instance's journal records."""
     history = TaskHistory()
     voided = retry_voids(entries)
+    history.rerun_at = next((entry.seq for entry in entries if entry.kind == RERUN), None)
     open_by_position: dict[str, Execution] = {}
     for index, entry in enumerate(entries):
         if entry.kind == STARTED:
             reference = _reference(entry)
             execution = Execution(entry.position, reference, entry.seq or 0, entry.at,
                                   voided=index in voided)
+            execution.copied = history.rerun_at is not None and execution.seq < history.rerun_at
             history.executions.append(execution)
             open_by_position[entry.position] = execution
             history.runs[reference] = history.runs.get(reference, 0) + 1

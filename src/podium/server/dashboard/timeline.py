@@ -30,7 +30,7 @@ _STEPS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15,
 class Bar:
     x: float
     w: float
-    kind: str  # completed | faulted | running | interrupted | wait | retry
+    kind: str  # completed | faulted | running | interrupted | wait | retry | copied
     title: str
     composite: bool = False  # a task around others: drawn thinner
 
@@ -53,6 +53,7 @@ class Timeline:
     ticks: list[tuple[float, str]]
     label_w: float = LABEL_W
     left_out: int = 0  # executions not drawn (beyond MAX_ROWS)
+    copied: bool = False  # a re-run: some rows are its copied history
 
 
 def _depth(reference: str) -> int:
@@ -65,9 +66,11 @@ def timeline(history: TaskHistory, instance: InstanceRecord, now: datetime,
     executions = history.executions[:MAX_ROWS]
     ended = instance.status in ENDED
     stop = instance.ended_at if ended and instance.ended_at else now
+    # A re-run's copied history happened in another instance, earlier: its own
+    # time starts with it.
     begin = min([instance.started_at or instance.created_at,
-                 *(e.started_at for e in executions)])
-    finish = max([stop, *(e.ended_at for e in executions if e.ended_at),
+                 *(e.started_at for e in executions if not e.copied)])
+    finish = max([stop, *(e.ended_at for e in executions if e.ended_at and not e.copied),
                   *(t.due for t in history.timers if t.purpose != "timeout" and not ended)])
     span = max((finish - begin).total_seconds(), 0.001)
     chart_w = width - LABEL_W - 16
@@ -81,13 +84,16 @@ def timeline(history: TaskHistory, instance: InstanceRecord, now: datetime,
         name = execution.reference.rsplit("/", 1)[-1]
         row = Row(f"{name}{marks(execution.position)}", _depth(execution.reference),
                   execution.reference, execution.position, AXIS_H + index * ROW_H)
-        bar = _bar(execution, x_of, stop, ended)
+        if execution.copied:
+            bar = Bar(LABEL_W, 4.0, "copied", "copied from the instance this one re-runs")
+        else:
+            bar = _bar(execution, x_of, stop, ended)
         bar.composite = execution.reference in composites
         row.bars.append(bar)
         rows.append(row)
         by_position[execution.position] = row
     for timer in history.timers:
-        if timer.purpose == "timeout":
+        if timer.purpose == "timeout" or timer.set_at < begin:
             continue
         owner = timer.position.rsplit("@", 1)[0] if timer.purpose == "retry" else timer.position
         timed = by_position.get(owner)
@@ -101,7 +107,8 @@ def timeline(history: TaskHistory, instance: InstanceRecord, now: datetime,
                             f" (due {timer.due.isoformat(timespec='milliseconds')})"))
     height = AXIS_H + len(rows) * ROW_H + 8
     return Timeline(width, height, rows, _ticks(span, chart_w),
-                    left_out=len(history.executions) - len(executions))
+                    left_out=len(history.executions) - len(executions),
+                    copied=history.rerun_at is not None)
 
 
 def _bar(execution: Execution, x_of: Callable[[datetime], float], stop: datetime,
