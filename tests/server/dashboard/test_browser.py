@@ -264,6 +264,7 @@ def walk(page: Page, served: Served, failing: str) -> None:
     expect(page.locator("#journal")).to_contain_text("instance.retried")
     expect(page.locator("#journal")).to_contain_text("by dashboard:open")
     expect(page.locator("#output pre")).to_contain_text('"sms": "sent"')
+    expect(page.locator("svg.timeline .mark text")).to_have_text("retried")
     shot(page, "04-retried-completed")
     assert served.instance(failing)["status"] == "completed"
 

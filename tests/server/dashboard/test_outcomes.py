@@ -196,5 +196,6 @@ def test_an_operator_retry_voids_the_fault_it_retried() -> None:
     assert history.states["/do/0/call"] == "running"  # not faulted: that one was retried
     assert [(e.outcome, e.voided) for e in history.executions] == [("faulted", True),
                                                                    (None, False)]
+    assert [(what, by) for _, what, by in history.actions] == [("retried", "dashboard:open")]
     assert summary(entries[1]) == "Down"
     assert summary(entries[2]) == "by dashboard:open, was faulted"

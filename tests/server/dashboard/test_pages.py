@@ -81,6 +81,17 @@ async def test_a_definition_source_is_escaped_when_highlighted(dashboard: Dashbo
     assert missing.status_code == 404 and "There is no definition shop/nope" in missing.text
 
 
+async def test_definitions_show_their_schedule_and_next_fire(dashboard: Dashboard) -> None:
+    hourly = SHOP.replace("do:\n", "schedule:\n  cron: '0 * * * *'\ndo:\n", 1)
+    await dashboard.runtime.deploy(hourly)
+    listing = (await dashboard.client.get("/definitions")).text
+    assert '<span class="pill">cron</span> <span class="mono small">0 * * * *</span>' in listing
+    assert re.search(r'<span title="\d{4}-\d\d-\d\d \d\d:00:00 UTC">in ', listing)
+    page = (await dashboard.client.get("/definitions/shop/order/1.0.0")).text
+    assert "next fire" in page and "never" in page  # not fired yet
+    assert 'data-ref="/do/1/route"' in page  # its graph
+
+
 async def test_the_instance_view(dashboard: Dashboard) -> None:
     record = await dashboard.run({"id": "a", "amount": -3})
     page = (await dashboard.client.get(f"/instances/{record.id}")).text

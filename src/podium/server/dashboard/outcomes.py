@@ -79,6 +79,9 @@ class TaskHistory:
     runs: dict[str, int] = field(default_factory=dict)  # executions per reference
     retries: dict[str, int] = field(default_factory=dict)  # task.retried per reference
     rerun_at: int | None = None  # the seq of a re-run's marker: what precedes is copied
+    # What happened to the instance as a whole (an operator's retry, a suspension):
+    # (when, what, who asked).
+    actions: list[tuple[datetime, str, str]] = field(default_factory=list)
 
 
 def _reference(entry: JournalEntry) -> str:
@@ -134,6 +137,10 @@ def read_history(
                            "retry" if entry.position.endswith("/retry") else "wait")
                 history.timers.append(
                     Timer(entry.position, _reference(entry), entry.at, due, purpose))
+        elif entry.kind.startswith("instance."):
+            by = entry.data.get("by") if isinstance(entry.data, dict) else None
+            history.actions.append((entry.at, entry.kind.removeprefix("instance."),
+                                    str(by or "")))
         elif entry.kind == RETRIED:
             reference = _reference(entry)
             history.retries[reference] = history.retries.get(reference, 0) + 1

@@ -54,6 +54,8 @@ class Timeline:
     label_w: float = LABEL_W
     left_out: int = 0  # executions not drawn (beyond MAX_ROWS)
     copied: bool = False  # a re-run: some rows are its copied history
+    # Operator actions and the like, as vertical marks: (x, label, title).
+    marks: list[tuple[float, str, str]] = field(default_factory=list)
 
 
 def _depth(reference: str) -> int:
@@ -105,10 +107,15 @@ def timeline(history: TaskHistory, instance: InstanceRecord, now: datetime,
         timed.bars.append(Bar(x, max(x_of(until) - x, 2.0), timer.purpose,
                             f"{what} of {took((timer.due - timer.set_at).total_seconds())}"
                             f" (due {timer.due.isoformat(timespec='milliseconds')})"))
-    height = AXIS_H + len(rows) * ROW_H + 8
+    shown_marks = [
+        (x_of(at), what, f"{what} at {at.isoformat(timespec='milliseconds')}"
+         + (f" by {by}" if by else ""))
+        for at, what, by in history.actions if begin <= at <= finish
+    ]
+    height = AXIS_H + len(rows) * ROW_H + (22 if shown_marks else 8)
     return Timeline(width, height, rows, _ticks(span, chart_w),
                     left_out=len(history.executions) - len(executions),
-                    copied=history.rerun_at is not None)
+                    copied=history.rerun_at is not None, marks=shown_marks)
 
 
 def _bar(execution: Execution, x_of: Callable[[datetime], float], stop: datetime,
