@@ -147,3 +147,22 @@ def test_the_graph_as_json() -> None:
     assert shown["nodes"][1] == {"id": "/do/0/a", "name": "a", "kind": "wait", "parent": None,
                                  "summary": "3s", "condition": None}
     assert {"source": "/do/0/a", "target": END, "kind": "next", "label": None} in shown["edges"]
+
+
+def test_jumps_whose_spans_overlap_get_lanes_of_their_own() -> None:
+    graph = graph_of(doc("""do:
+  - a: {set: {v: 1}, then: c}
+  - b: {set: {v: 1}, then: d}
+  - c: {set: {v: 1}, then: a}
+  - d: {set: {v: 1}, then: d}
+"""))
+    drawn = layout(graph)
+    jumps = [line for line in drawn.lines if line.kind == "then"]
+    assert len(jumps) == 4  # a→c, b→d, c→a (back), d→d (to itself)
+    lanes = [float(line.d.split(" H")[1].split(" ")[0]) for line in jumps]
+    # a→c, b→d and c→a overlap each other: three lanes; d→d fits in one of them
+    assert len(set(lanes)) == 3
+    boxes = {box.node.id: box for box in drawn.boxes}
+    right = max(box.x + box.w for box in drawn.boxes if box.node.kind == "set")
+    assert all(lane > right for lane in lanes)  # lanes run right of the tasks
+    assert boxes["/do/3/d"].tag == "then d"
