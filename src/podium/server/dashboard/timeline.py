@@ -130,10 +130,22 @@ def _bar(execution: Execution, x_of: Callable[[datetime], float], stop: datetime
     return Bar(x, max(x_of(end) - x, 2.0), kind, title)
 
 
+def _tick_text(seconds: float) -> str:
+    if seconds == 0:
+        return "0"
+    if seconds < 1:
+        return f"+{seconds * 1000:g} ms"
+    if seconds < 60:
+        return f"+{seconds:g} s"
+    # "1 min", not "1 min 0 s"
+    return "+" + took(seconds).replace(" 0 s", "").replace(" 0 min", "").replace(" 0 h", "")
+
+
 def _ticks(span: float, chart_w: float) -> list[tuple[float, str]]:
     step = next((s for s in _STEPS if span / s <= 8), _STEPS[-1])
-    ticks, t = [], 0.0
-    while t <= span + 1e-9:
-        ticks.append((LABEL_W + t / span * chart_w, "0" if t == 0 else f"+{took(t)}"))
-        t += step
+    ticks, index = [], 0
+    while index * step <= span + 1e-9:
+        t = round(index * step, 6)
+        ticks.append((LABEL_W + t / span * chart_w, _tick_text(t)))
+        index += 1
     return ticks
