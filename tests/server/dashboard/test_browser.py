@@ -6,7 +6,8 @@ The walk-through: the overview; the list filtered to one workflow and its
 faulted tab; a faulted instance (its graph shows the task that faulted, the
 error is shown, a ``<script>`` in its input is text); retry it once the
 service it called is back, and watch it complete without reloading; re-run it
-from a task picked on the graph. Screenshots of each step are saved in
+from a task picked on the graph; its definition. The page never logs an error
+(a Content-Security-Policy violation would). Screenshots of each step are saved in
 ``tests/server/dashboard/artifacts/``."""
 
 from __future__ import annotations
@@ -283,3 +284,9 @@ def walk(page: Page, served: Served, failing: str) -> None:
         "node k-set s-completed selectable")
     shot(page, "05-rerun-completed")
     assert served.warehouse.hits == hits  # the reserve call was replayed, not made again
+
+    # Its definition: the versions, the graph, the source highlighted.
+    page.click(".status-line a[href^='/definitions/']")
+    expect(page.locator("#source .source .nt").first).to_have_text("document")
+    expect(page.locator("svg.graph g[data-ref='/do/3/reserve']")).to_be_visible()
+    shot(page, "06-definition")
