@@ -57,20 +57,28 @@ class Edge:
 class Graph:
     nodes: tuple[Node, ...]
     edges: tuple[Edge, ...]
+    # Indexes, filled once: a layout asks for children and edges of every node.
     _by_id: dict[str, Node] = field(default_factory=dict, repr=False, compare=False)
+    _children: dict[str | None, list[Node]] = field(default_factory=dict, repr=False,
+                                                    compare=False)
+    _from: dict[str, list[Edge]] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        self._by_id.update((node.id, node) for node in self.nodes)
+        for node in self.nodes:
+            self._by_id[node.id] = node
+            self._children.setdefault(node.parent, []).append(node)
+        for edge in self.edges:
+            self._from.setdefault(edge.source, []).append(edge)
 
     def node(self, node_id: str) -> Node | None:
         return self._by_id.get(node_id)
 
     def children(self, parent: str | None) -> list[Node]:
         """The nodes directly inside ``parent`` (None: the top level), in order."""
-        return [node for node in self.nodes if node.parent == parent]
+        return list(self._children.get(parent, ()))
 
     def edges_from(self, source: str) -> list[Edge]:
-        return [edge for edge in self.edges if edge.source == source]
+        return list(self._from.get(source, ()))
 
     def to_json(self) -> dict[str, Any]:
         return {"nodes": [asdict(node) for node in self.nodes],

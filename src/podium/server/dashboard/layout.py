@@ -108,8 +108,9 @@ class _Drawing:
         self.boxes: list[Box] = []
         self.lines: list[Line] = []
 
-    def box(self, node: Node, x: float, y: float, w: float, h: float, **kw: object) -> Box:
-        placed = Box(node, x, y, w, h, **kw)  # type: ignore[arg-type]
+    def box(self, node: Node, x: float, y: float, w: float, h: float, *,
+            cluster: bool = False, header_h: float = 0.0, tag: str | None = None) -> Box:
+        placed = Box(node, x, y, w, h, cluster=cluster, header_h=header_h, tag=tag)
         self.boxes.append(placed)
         return placed
 
