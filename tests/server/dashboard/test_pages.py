@@ -196,6 +196,8 @@ async def test_rerun_from_a_task_starts_a_new_instance(dashboard: Dashboard) -> 
 async def test_with_tokens_a_viewer_signs_in_and_only_looks(guarded: Dashboard) -> None:
     client = guarded.client
     record = await guarded.run({"id": "a", "amount": -1})
+    login = await client.get("/login")
+    assert "Sign out" not in login.text  # nobody is signed in yet
     first = await client.get(f"/instances/{record.id}")
     assert first.status_code == 303
     assert unquote(first.headers["location"]) == f"/login?next=/instances/{record.id}"

@@ -202,7 +202,8 @@ async def acting(request: Request, *, operator: bool = True) -> tuple[Caller, di
                         "wrong): reload the page and try again")
     found = session_caller(tokens_of(request), session)
     if found is None or session is None:
-        raise LoginRequired(request.headers.get("referer") or "/")
+        referer = urlsplit(request.headers.get("referer") or "/")
+        raise LoginRequired(referer.path + (f"?{referer.query}" if referer.query else ""))
     who = Caller(found[0], found[1], session)
     if operator and not who.operator:
         raise Forbidden(f"the role {who.role} may only look; acting needs an operator token")
