@@ -313,8 +313,11 @@ class Store(Protocol):
     async def append(self, entries: Sequence[JournalEntry]) -> None:
         """Append to journals (group-committed; durable on return)."""
 
-    async def read_journal(self, instance_id: str) -> list[JournalEntry]:
-        """An instance's journal in append order."""
+    async def read_journal(
+        self, instance_id: str, *, after_seq: int | None = None, limit: int | None = None
+    ) -> list[JournalEntry]:
+        """An instance's journal in append order: the entries after ``after_seq``
+        (all when None), at most ``limit`` of them (all when None)."""
 
     # leases and control -------------------------------------------------------------------
 
@@ -387,6 +390,12 @@ class Store(Protocol):
     async def purge(self, ended_before: datetime) -> int:
         """Delete ended instances (and their journals, subscriptions and mailboxes)
         that ended before a time, and inbox events received before it."""
+
+    async def purge_instances(self, instance_ids: Sequence[str]) -> list[str]:
+        """Delete these instances, those of them that have ended, with their journals,
+        subscriptions and mailboxes, in one transaction; the ids deleted (one still
+        active, or unknown, is left as it is). Instances they started (subflows)
+        are instances of their own and stay."""
 
     # events (podium.events) ----------------------------------------------------------------
 
