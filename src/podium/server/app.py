@@ -4,27 +4,27 @@ health, over one ``Runtime`` (its store and its dispatcher)."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field, replace
-from typing import Annotated, Any, Literal
+from dataclasses import dataclass, field
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Request, Response
 from pydantic import BaseModel, Field
 
 from podium import Runtime
 from podium._version import __version__
-from podium.engine.secret_refs import displayed
 from podium.events.cloudevents import InvalidEvent, parse_http
 from podium.events.ingest import ingest
-from podium.records import definition_json, entry_json, waiting_for_json
+from podium.records import definition_json, waiting_for_json
+from podium.server.instances import instance_routes
 from podium.server.operations import Operations, shown
-from podium.server.problems import ApiProblem, BodyLimit, install
+from podium.server.problems import PROBLEM_RESPONSES, ApiProblem, BodyLimit, install
 from podium.server.security import authorize
+from podium.server.streams import StreamSettings, stream_routes
 from podium.store import (
     CANCEL,
     ENDED,
     RESUME,
     SUSPEND,
-    InstanceQuery,
 )
 from podium.store._sqlstore import redact
 
@@ -32,17 +32,18 @@ log = logging.getLogger("podium.server")
 
 MAX_BODY = 10 * 1024 * 1024
 
-Status = Literal["pending", "running", "waiting", "suspended", "completed", "faulted", "cancelled"]
-
 
 @dataclass(frozen=True)
 class ServerSettings:
     """What ``podium serve`` was told: the tokens (``{token: role}``; empty: open),
-    the request body limit, the store's URL (shown without its password)."""
+    the request body limit, the store's URL (shown without its password), how
+    often live streams poll the store and ping their clients (seconds)."""
 
     store_url: str
     tokens: dict[str, str] = field(default_factory=dict)
     max_body: int = MAX_BODY
+    stream_poll: float = 0.5
+    stream_ping: float = 15.0
 
 
 class StartRequest(BaseModel):
@@ -71,8 +72,9 @@ async def _caller(request: Request) -> str:
 Caller = Annotated[str, Depends(_caller)]
 
 
-def _router(runtime: Runtime, settings: ServerSettings) -> APIRouter:
-    router = APIRouter(prefix="/api/v1", dependencies=[Depends(_caller)])
+def _router(runtime: Runtime, settings: ServerSettings, streams: StreamSettings) -> APIRouter:
+    router = APIRouter(prefix="/api/v1", dependencies=[Depends(_caller)],
+                       responses=PROBLEM_RESPONSES)
     operations = Operations(runtime)
     store = operations.store
     found = operations.found
@@ -118,6 +120,10 @@ def _router(runtime: Runtime, settings: ServerSettings) -> APIRouter:
 
     # instances -----------------------------------------------------------------------
 
+    # First: /instances/stream and /instances/bulk/... before /instances/{instance_id}.
+    router.include_router(stream_routes(operations, streams))
+    router.include_router(instance_routes(operations, _caller))
+
     @router.post("/instances", status_code=201)
     async def start(
         body: StartRequest, response: Response,
@@ -129,14 +135,6 @@ def _router(runtime: Runtime, settings: ServerSettings) -> APIRouter:
             response.status_code = 200
         return shown(record)
 
-    @router.get("/instances")
-    async def instances(status: Status | None = None, limit: int = 100) -> list[dict[str, Any]]:
-        if not 1 <= limit <= 1000:
-            raise ApiProblem(422, "limit: between 1 and 1000", "invalid-request",
-                             field="query.limit")
-        listed = await store.list_instances(InstanceQuery(status=status, limit=limit))
-        return [shown(record) for record in listed]
-
     @router.get("/instances/{instance_id}")
     async def instance(instance_id: str) -> dict[str, Any]:
         record = await found(instance_id)
@@ -146,13 +144,6 @@ def _router(runtime: Runtime, settings: ServerSettings) -> APIRouter:
             if listening:
                 body["waitingFor"] = waiting_for_json(listening)
         return body
-
-    @router.get("/instances/{instance_id}/history")
-    async def history(instance_id: str) -> list[dict[str, Any]]:
-        await found(instance_id)
-        # Secret references show as ***: a history view never resolves them.
-        return [entry_json(replace(entry, data=displayed(entry.data)))
-                for entry in await store.read_journal(instance_id)]
 
     @router.post("/instances/{instance_id}/cancel")
     async def cancel(instance_id: str, by: Caller) -> dict[str, Any]:
@@ -192,7 +183,16 @@ def create_app(runtime: Runtime, settings: ServerSettings) -> FastAPI:
         openapi_url="/api/v1/openapi.json", docs_url="/api/docs", redoc_url=None,
     )
     app.state.podium_settings = settings
+    streams = StreamSettings(poll=settings.stream_poll, ping=settings.stream_ping)
+    app.state.podium_streams = streams
     install(app, settings.store_url)
-    app.include_router(_router(runtime, settings))
+    app.include_router(_router(runtime, settings, streams))
     app.add_middleware(BodyLimit, limit=settings.max_body)
     return app
+
+
+def stop_streams(app: FastAPI) -> None:
+    """End the app's live streams (the server is stopping: it waits for open
+    responses, and a stream would never end by itself)."""
+    streams: StreamSettings = app.state.podium_streams
+    streams.stopping.set()

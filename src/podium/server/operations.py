@@ -4,13 +4,14 @@ raises an ``ApiProblem`` that says why it could not."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from podium import InvalidWorkflowError, Runtime, WorkflowError, load
 from podium.engine.secret_refs import displayed
-from podium.records import instance_json
+from podium.records import entry_json, instance_json
 from podium.registry import WorkflowName
 from podium.server.problems import ApiProblem
 from podium.store import (
@@ -23,18 +24,43 @@ from podium.store import (
     SUSPENDED,
     DefinitionConflict,
     DefinitionRecord,
+    InstanceQuery,
     InstanceRecord,
+    JournalEntry,
     Store,
     quarantined,
 )
 
 log = logging.getLogger("podium.server")
 
+PURGE = "purge"
+BULK_ACTIONS = (CANCEL, RETRY, SUSPEND, RESUME, PURGE)
+# Single actions a bulk action runs at once: enough for group commit to batch
+# their writes, few enough to leave the store to everybody else.
+BULK_CONCURRENCY = 16
+
 
 def shown(record: InstanceRecord) -> dict[str, Any]:
     """An instance as the API shows it: its input is stored like journaled data,
     so secret references show as ``***``."""
     return instance_json(replace(record, input=displayed(record.input)))
+
+
+def shown_entry(entry: JournalEntry) -> dict[str, Any]:
+    """A history line as the API shows it: secret references as ``***``, never
+    resolved."""
+    return entry_json(replace(entry, data=displayed(entry.data)))
+
+
+@dataclass
+class BulkOutcome:
+    """What a bulk action did: how many instances the filter chose, the ids it
+    acted on, and why it could not act on the others."""
+
+    action: str
+    matched: int = 0
+    done: list[str] = field(default_factory=list)
+    failed: list[tuple[str, ApiProblem]] = field(default_factory=list)
 
 
 def invalid(exc: InvalidWorkflowError) -> ApiProblem:
@@ -131,3 +157,54 @@ class Operations:
                              "conflict")
         self.runtime.dispatcher.notify()
         return retried
+
+    async def purge(self, instance_id: str, by: str) -> InstanceRecord:
+        """Delete an ended instance with its history, subscriptions and mailbox; the
+        record as it was. The log keeps who purged it: its history is gone."""
+        record = await self.found(instance_id)
+        if record.status not in ENDED:
+            raise ApiProblem(409, f"instance {instance_id} is {record.status}: only an ended "
+                             "instance can be purged (cancel it first)", "instance-active")
+        if not await self.store.purge_instances([instance_id]):
+            raise ApiProblem(409, f"instance {instance_id} changed meanwhile: nothing purged",
+                             "conflict")
+        log.info("%s purged %s (%s/%s:%s, %s)", by, instance_id, record.namespace, record.name,
+                 record.version, record.status)
+        return record
+
+    async def act(self, action: str, instance_id: str, by: str) -> InstanceRecord:
+        """One of ``BULK_ACTIONS`` on one instance."""
+        if action == RETRY:
+            return await self.retry(instance_id, by)
+        if action == PURGE:
+            return await self.purge(instance_id, by)
+        if action in (CANCEL, SUSPEND, RESUME):
+            return await self.control(instance_id, action, by)
+        raise ValueError(f"unknown action {action!r}")
+
+    async def bulk(self, action: str, query: InstanceQuery, by: str) -> BulkOutcome:
+        """``action`` on every instance ``query`` selects (at most ``query.limit``),
+        each as its single action does it (its history names ``by``); an instance
+        the action does not apply to is reported, and the others go on."""
+        if action not in BULK_ACTIONS:
+            raise ValueError(f"unknown action {action!r}")
+        chosen = await self.store.list_instances(query)
+        gate = asyncio.Semaphore(BULK_CONCURRENCY)
+
+        async def one(record: InstanceRecord) -> ApiProblem | None:
+            async with gate:
+                try:
+                    await self.act(action, record.id, by)
+                except ApiProblem as problem:
+                    return problem
+                return None
+
+        outcome = BulkOutcome(action, matched=len(chosen))
+        for record, problem in zip(chosen, await asyncio.gather(*map(one, chosen)), strict=True):
+            if problem is None:
+                outcome.done.append(record.id)
+            else:
+                outcome.failed.append((record.id, problem))
+        log.info("%s: bulk %s of %d instance(s): %d done, %d not", by, action, outcome.matched,
+                 len(outcome.done), len(outcome.failed))
+        return outcome

@@ -29,6 +29,22 @@ _TITLES = {
 }
 
 
+# Every route may answer a problem: documented once, as the default response.
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {"default": {
+    "description": "a problem (RFC 7807): 400, 401, 403, 404, 409, 413, 422, 503",
+    "content": {MEDIA_TYPE: {"schema": {
+        "type": "object",
+        "required": ["type", "title", "status", "detail", "instance"],
+        "properties": {
+            "type": {"type": "string"}, "title": {"type": "string"},
+            "status": {"type": "integer"}, "detail": {"type": "string"},
+            "instance": {"type": "string"},
+            "field": {"type": "string", "description": "the request part at fault"},
+        },
+    }}},
+}}
+
+
 class ApiProblem(Exception):
     """Raised by a route: answered as a problem with this status and detail;
     ``extra`` members (``problems``, ``field``) are added to the body."""
@@ -76,7 +92,7 @@ def install(app: FastAPI, store_url: str) -> None:
                   for error in exc.errors()]
         first = errors[0] if errors else {"field": "body", "message": "invalid"}
         return problem_response(422, f"{first['field']}: {first['message']}", request.url.path,
-                                "invalid-request", errors=errors)
+                                "invalid-request", field=first["field"], errors=errors)
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, HTTPException)

@@ -1,0 +1,189 @@
+"""Live updates as server-sent events (sse-starlette): the instances of a filter
+as they change, and one instance's history as it grows. Both poll the store, so
+they see the work of a worker in this process or anywhere else (``--no-worker``,
+other hosts) alike; a comment every ``ping`` seconds keeps proxies from closing
+a quiet stream.
+
+A client that reconnects sends the last id it saw (``Last-Event-ID``): the
+history stream's ids are journal seqs, the list stream's the latest update time
+it has sent. Delivery is at least once: an instance may come again."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
+from podium.records import iso
+from podium.server.filters import MAX_INTEGER, InstanceFilter
+from podium.server.operations import Operations, shown, shown_entry
+from podium.server.problems import ApiProblem
+from podium.store import ENDED, InstanceQuery, InstanceRecord, Store, StoreError
+
+log = logging.getLogger("podium.server")
+
+# A change committed this long after it was stamped (group commit, concurrent
+# transactions) is still seen: each poll looks back this far and skips what it
+# has sent.
+LOOKBACK = timedelta(seconds=2)
+PAGE = 500
+
+_STREAM: dict[int | str, dict[str, Any]] = {
+    200: {"description": "server-sent events", "content": {"text/event-stream": {}}}}
+
+
+@dataclass(frozen=True)
+class StreamSettings:
+    """How often streams poll the store and ping the client; ``stopping`` ends
+    them all (the server is shutting down and waits for open responses)."""
+
+    poll: float = 0.5
+    ping: float = 15.0
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+def _data(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+async def _pause(stopping: asyncio.Event, seconds: float) -> bool:
+    """Wait ``seconds``; True when the server is stopping meanwhile."""
+    try:
+        await asyncio.wait_for(stopping.wait(), seconds)
+    except TimeoutError:
+        return False
+    return True
+
+
+async def _changed_since(store: Store, query: InstanceQuery,
+                         floor: datetime) -> list[InstanceRecord]:
+    """Every instance of ``query`` updated after ``floor``, oldest update first."""
+    found: list[InstanceRecord] = []
+    page = replace(query, updated_after=floor, limit=PAGE, after=None)
+    while True:
+        batch = await store.list_instances(page)
+        found += batch
+        if len(batch) < PAGE:
+            return sorted(found, key=lambda record: (record.updated_at, record.id))
+        page = replace(page, after=(batch[-1].created_at, batch[-1].id))
+
+
+async def instance_changes(store: Store, query: InstanceQuery, since: datetime,
+                           settings: StreamSettings) -> AsyncIterator[ServerSentEvent]:
+    """``instance`` events: each instance of ``query`` as it is after a change."""
+    high = since
+    sent: dict[tuple[str, datetime], None] = {}
+    while True:
+        floor = high - LOOKBACK
+        try:
+            changed = await _changed_since(store, query, floor)
+        except StoreError as exc:  # the client keeps its stream; the next poll retries
+            log.warning("instance stream: %s", " ".join(str(exc).split()))
+            changed = []
+        for record in changed:
+            version = (record.id, record.updated_at)
+            if version in sent:
+                continue
+            sent[version] = None
+            high = max(high, record.updated_at)
+            yield ServerSentEvent(_data(shown(record)), event="instance", id=iso(high))
+        floor = high - LOOKBACK
+        sent = {version: None for version in sent if version[1] > floor}
+        if await _pause(settings.stopping, settings.poll):
+            return
+
+
+async def history_events(store: Store, instance_id: str, after: int,
+                         settings: StreamSettings) -> AsyncIterator[ServerSentEvent]:
+    """``entry`` events for the history lines after seq ``after``, ``instance``
+    events when the instance changes, and ``end`` once it has ended."""
+    updated: datetime | None = None
+    while True:
+        try:
+            # The record first: if it has ended, the history read next is complete.
+            record = await store.get_instance(instance_id)
+            if record is None:  # purged meanwhile
+                yield ServerSentEvent(_data({"id": instance_id, "status": None}), event="end")
+                return
+            while True:
+                entries = await store.read_journal(instance_id, after_seq=after, limit=PAGE)
+                for entry in entries:
+                    after = entry.seq or after
+                    yield ServerSentEvent(_data(shown_entry(entry)), event="entry",
+                                          id=str(entry.seq))
+                if len(entries) < PAGE:
+                    break
+        except StoreError as exc:
+            log.warning("history stream of %s: %s", instance_id, " ".join(str(exc).split()))
+        else:
+            if record.updated_at != updated:
+                updated = record.updated_at
+                yield ServerSentEvent(_data(shown(record)), event="instance")
+            if record.status in ENDED:
+                yield ServerSentEvent(_data({"id": instance_id, "status": record.status}),
+                                      event="end")
+                return
+        if await _pause(settings.stopping, settings.poll):
+            return
+
+
+def _resumed_at(last_event_id: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(last_event_id)
+        if moment.tzinfo is None:
+            raise ValueError
+        return moment.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise ApiProblem(422, "Last-Event-ID: not an id this stream sent", "invalid-request",
+                         field="header.last-event-id") from None
+
+
+def _resumed_after(last_event_id: str) -> int:
+    if last_event_id.isdigit() and int(last_event_id) <= MAX_INTEGER:
+        return int(last_event_id)
+    raise ApiProblem(422, "Last-Event-ID: not an id this stream sent", "invalid-request",
+                     field="header.last-event-id")
+
+
+LastEventId = Annotated[str | None, Header(description="the id of the last event seen, "
+                                                       "to resume after it")]
+
+
+def stream_routes(operations: Operations, settings: StreamSettings) -> APIRouter:
+    router = APIRouter()
+    store = operations.store
+
+    @router.get("/instances/stream", response_class=EventSourceResponse, responses=_STREAM)
+    async def instance_stream(filters: Annotated[InstanceFilter, Query()],
+                              last_event_id: LastEventId = None) -> EventSourceResponse:
+        """`event: instance` with an instance (as listed) each time one matching the
+        filters changes, from now on (or after `Last-Event-ID`)."""
+        since = datetime.now(UTC) if last_event_id is None else _resumed_at(last_event_id)
+        changes = instance_changes(store, filters.query(PAGE), since, settings)
+        return EventSourceResponse(changes, ping=settings.ping)
+
+    @router.get("/instances/{instance_id}/stream", response_class=EventSourceResponse,
+                responses=_STREAM)
+    async def history_stream(
+        instance_id: str,
+        after: Annotated[int | None, Query(ge=0, le=MAX_INTEGER,
+                                           description="the last seq already seen")] = None,
+        last_event_id: LastEventId = None,
+    ) -> EventSourceResponse:
+        """`event: entry` for each history line (as in history; from the first, or
+        after `after` or `Last-Event-ID`), `event: instance` when the instance
+        changes, and `event: end` once it has ended (then the stream closes: a
+        client closes its EventSource on `end`)."""
+        await operations.found(instance_id)
+        start = _resumed_after(last_event_id) if last_event_id is not None else after or 0
+        events = history_events(store, instance_id, start, settings)
+        return EventSourceResponse(events, ping=settings.ping)
+
+    return router
