@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Request, Response
@@ -37,13 +38,15 @@ MAX_BODY = 10 * 1024 * 1024
 class ServerSettings:
     """What ``podium serve`` was told: the tokens (``{token: role}``; empty: open),
     the request body limit, the store's URL (shown without its password), how
-    often live streams poll the store and ping their clients (seconds)."""
+    often live streams poll the store and ping their clients and how far back
+    they look for late commits (seconds; see ``streams.StreamSettings``)."""
 
     store_url: str
     tokens: dict[str, str] = field(default_factory=dict)
     max_body: int = MAX_BODY
     stream_poll: float = 0.5
     stream_ping: float = 15.0
+    stream_lookback: float = 2.0
 
 
 class StartRequest(BaseModel):
@@ -183,7 +186,8 @@ def create_app(runtime: Runtime, settings: ServerSettings) -> FastAPI:
         openapi_url="/api/v1/openapi.json", docs_url="/api/docs", redoc_url=None,
     )
     app.state.podium_settings = settings
-    streams = StreamSettings(poll=settings.stream_poll, ping=settings.stream_ping)
+    streams = StreamSettings(poll=settings.stream_poll, ping=settings.stream_ping,
+                             lookback=timedelta(seconds=settings.stream_lookback))
     app.state.podium_streams = streams
     install(app, settings.store_url)
     app.include_router(_router(runtime, settings, streams))

@@ -82,7 +82,7 @@ def instance_routes(operations: Operations,
                 moment, last = parse_cursor(listing.cursor)
                 after = (moment.astimezone(UTC), last)
             except (ValueError, OverflowError):
-                raise ApiProblem(422, "cursor: not the `next` of a page of this listing",
+                raise ApiProblem(422, "query.cursor: not the `next` of a page of this listing",
                                  "invalid-request", field="query.cursor") from None
         # One more than asked tells whether another page follows.
         found = await store.list_instances(listing.query(listing.limit + 1, after))

@@ -29,10 +29,6 @@ from podium.store import ENDED, InstanceQuery, InstanceRecord, Store, StoreError
 
 log = logging.getLogger("podium.server")
 
-# A change committed this long after it was stamped (group commit, concurrent
-# transactions) is still seen: each poll looks back this far and skips what it
-# has sent.
-LOOKBACK = timedelta(seconds=2)
 PAGE = 500
 
 _STREAM: dict[int | str, dict[str, Any]] = {
@@ -41,11 +37,15 @@ _STREAM: dict[int | str, dict[str, Any]] = {
 
 @dataclass(frozen=True)
 class StreamSettings:
-    """How often streams poll the store and ping the client; ``stopping`` ends
-    them all (the server is shutting down and waits for open responses)."""
+    """How often streams poll the store and ping the client; how far back the
+    list stream looks at each poll: a change committed that long after it was
+    stamped (group commit, concurrent transactions) is still seen, and what was
+    sent already is skipped. ``stopping`` ends them all (the server is shutting
+    down and waits for open responses)."""
 
     poll: float = 0.5
     ping: float = 15.0
+    lookback: timedelta = timedelta(seconds=2)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -81,7 +81,7 @@ async def instance_changes(store: Store, query: InstanceQuery, since: datetime,
     high = since
     sent: dict[tuple[str, datetime], None] = {}
     while True:
-        floor = high - LOOKBACK
+        floor = high - settings.lookback
         try:
             changed = await _changed_since(store, query, floor)
         except StoreError as exc:  # the client keeps its stream; the next poll retries
@@ -94,7 +94,7 @@ async def instance_changes(store: Store, query: InstanceQuery, since: datetime,
             sent[version] = None
             high = max(high, record.updated_at)
             yield ServerSentEvent(_data(shown(record)), event="instance", id=iso(high))
-        floor = high - LOOKBACK
+        floor = high - settings.lookback
         sent = {version: None for version in sent if version[1] > floor}
         if await _pause(settings.stopping, settings.poll):
             return
@@ -141,15 +141,18 @@ def _resumed_at(last_event_id: str) -> datetime:
             raise ValueError
         return moment.astimezone(UTC)
     except (ValueError, OverflowError):
-        raise ApiProblem(422, "Last-Event-ID: not an id this stream sent", "invalid-request",
-                         field="header.last-event-id") from None
+        raise _not_ours() from None
 
 
 def _resumed_after(last_event_id: str) -> int:
     if last_event_id.isdigit() and int(last_event_id) <= MAX_INTEGER:
         return int(last_event_id)
-    raise ApiProblem(422, "Last-Event-ID: not an id this stream sent", "invalid-request",
-                     field="header.last-event-id")
+    raise _not_ours()
+
+
+def _not_ours() -> ApiProblem:
+    return ApiProblem(422, "header.last-event-id: not an id this stream sent",
+                      "invalid-request", field="header.last-event-id")
 
 
 LastEventId = Annotated[str | None, Header(description="the id of the last event seen, "
