@@ -107,6 +107,7 @@ class Served:
     base: str  # http://127.0.0.1:<port>/api/v1
     app: FastAPI
     runtime: Runtime
+    server: Any  # uvicorn.Server
 
 
 @contextlib.asynccontextmanager
@@ -134,7 +135,7 @@ async def served(store_url: str, **options: Any) -> AsyncIterator[Served]:
                     serving.result()
                 await asyncio.sleep(0.01)
             try:
-                yield Served(f"http://127.0.0.1:{port}/api/v1", app, runtime)
+                yield Served(f"http://127.0.0.1:{port}/api/v1", app, runtime, server)
             finally:
                 stop_streams(app)
                 server.should_exit = True

@@ -184,8 +184,8 @@ def stream_routes(operations: Operations, settings: StreamSettings) -> APIRouter
         after `after` or `Last-Event-ID`), `event: instance` when the instance
         changes, and `event: end` once it has ended (then the stream closes: a
         client closes its EventSource on `end`)."""
-        await operations.found(instance_id)
         start = _resumed_after(last_event_id) if last_event_id is not None else after or 0
+        await operations.found(instance_id)
         events = history_events(store, instance_id, start, settings)
         return EventSourceResponse(events, ping=settings.ping)
 
