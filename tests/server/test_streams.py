@@ -77,14 +77,15 @@ async def test_the_list_stream_follows_the_instances_of_its_filter(store_url: st
     assert {event.data["id"] for event in seen} == {mine}
     assert seen[-1].data["output"] == {"message": "hi"}
     assert seen[-1].data["workflow"]["name"] == "greet"
-    ids = [event.id for event in seen]
-    assert all(ids) and ids == sorted(ids, key=lambda i: datetime.fromisoformat(str(i)))
+    ids = [int(str(event.id)) for event in seen]  # microseconds since 1970
+    assert ids == sorted(ids)
+    assert abs(ids[-1] / 1e6 - datetime.fromisoformat(seen[-1].data["updatedAt"]).timestamp()) < 1
 
 
 async def test_the_list_stream_resumes_after_last_event_id(store_url: str) -> None:
     async with served(store_url, **FAST, stream_lookback=0.1) as server, \
             client_of(server) as client:
-        before = datetime.now(UTC).isoformat()
+        before = str(int(datetime.now(UTC).timestamp() * 1_000_000))
         earlier = (await server.runtime.execute(GREET)).id
         await asyncio.sleep(0.3)  # beyond the lookback
         async with client.stream("GET", "/instances/stream") as stream:
@@ -155,6 +156,9 @@ async def test_stream_errors_are_problems(api: httpx.AsyncClient,
     for path in ("/instances/stream", "/instances/nope/stream"):
         body = problem(await api.get(path, headers={"Last-Event-ID": "yesterday"}), 422)
         assert body["field"] == "header.last-event-id"
+    body = problem(await api.get("/instances/stream", headers={"Last-Event-ID": "9" * 18}), 422)
+    assert body["detail"] == "header.last-event-id: not an id this stream sent"
+    for path in ("/instances/stream", "/instances/nope/stream"):
         problem(await anonymous.get(path), 401)
     body = problem(await api.get("/instances/stream", params={"created_after": "soon"}), 422)
     assert body["field"] == "query.created_after"

@@ -16,8 +16,9 @@ from podium._version import __version__
 from podium.events.cloudevents import InvalidEvent, parse_http
 from podium.events.ingest import ingest
 from podium.records import definition_json, waiting_for_json
+from podium.server.filters import NO_NUL, WORKFLOW_PATTERN
 from podium.server.instances import instance_routes
-from podium.server.operations import Operations, shown
+from podium.server.operations import Operations, nul_at, shown
 from podium.server.problems import PROBLEM_RESPONSES, ApiProblem, BodyLimit, install
 from podium.server.security import authorize
 from podium.server.streams import StreamSettings, stream_routes
@@ -50,9 +51,10 @@ class ServerSettings:
 
 
 class StartRequest(BaseModel):
-    workflow: str = Field(description="namespace/name[:version] of a deployed definition")
+    workflow: str = Field(description="namespace/name[:version] of a deployed definition",
+                          pattern=WORKFLOW_PATTERN)
     input: Any = None
-    key: str | None = Field(default=None, description="idempotency key")
+    key: str | None = Field(default=None, description="idempotency key", pattern=NO_NUL)
 
 
 def _document_text(body: bytes) -> str:
@@ -66,6 +68,22 @@ def _document_text(body: bytes) -> str:
     return text if "\n" in text else text + "\n"
 
 
+# Bodies these routes read themselves: a workflow document (checked against the
+# DSL, with line numbers) and CloudEvents (checked against CloudEvents 1.0; binary
+# mode carries the attributes in ce-* headers instead).
+_DOCUMENT_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
+    "application/yaml": {"schema": {"type": "string"}},
+    "application/json": {"schema": {"type": "object"}},
+}}}
+_CLOUDEVENT = {"type": "object", "required": ["specversion", "id", "source", "type"],
+               "properties": {"specversion": {"const": "1.0"}, "id": {"type": "string"},
+                              "source": {"type": "string"}, "type": {"type": "string"}}}
+_EVENTS_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
+    "application/cloudevents+json": {"schema": _CLOUDEVENT},
+    "application/cloudevents-batch+json": {"schema": {"type": "array", "items": _CLOUDEVENT}},
+}}}
+
+
 async def _caller(request: Request) -> str:
     """The caller's identity for the audit trail, once the token allows the request."""
     settings: ServerSettings = request.app.state.podium_settings
@@ -75,8 +93,14 @@ async def _caller(request: Request) -> str:
 Caller = Annotated[str, Depends(_caller)]
 
 
+async def _named(request: Request) -> None:
+    """No name or id in a path holds NUL (which PostgreSQL cannot even look up)."""
+    if any("\x00" in str(value) for value in request.path_params.values()):
+        raise ApiProblem(404, "no such resource: a name with NUL", "not-found")
+
+
 def _router(runtime: Runtime, settings: ServerSettings, streams: StreamSettings) -> APIRouter:
-    router = APIRouter(prefix="/api/v1", dependencies=[Depends(_caller)],
+    router = APIRouter(prefix="/api/v1", dependencies=[Depends(_caller), Depends(_named)],
                        responses=PROBLEM_RESPONSES)
     operations = Operations(runtime)
     store = operations.store
@@ -89,7 +113,7 @@ def _router(runtime: Runtime, settings: ServerSettings, streams: StreamSettings)
 
     # definitions ---------------------------------------------------------------------
 
-    @router.post("/definitions", status_code=201)
+    @router.post("/definitions", status_code=201, openapi_extra=_DOCUMENT_BODY)
     async def deploy(request: Request, response: Response) -> dict[str, Any]:
         record, new = await operations.deploy(_document_text(await request.body()), "request")
         if not new:
@@ -130,7 +154,7 @@ def _router(runtime: Runtime, settings: ServerSettings, streams: StreamSettings)
     @router.post("/instances", status_code=201)
     async def start(
         body: StartRequest, response: Response,
-        idempotency_key: Annotated[str | None, Header()] = None,
+        idempotency_key: Annotated[str | None, Header(pattern=NO_NUL)] = None,
     ) -> dict[str, Any]:
         key = body.key if body.key is not None else idempotency_key
         record, created = await operations.start(body.workflow, body.input, key)
@@ -166,10 +190,15 @@ def _router(runtime: Runtime, settings: ServerSettings, streams: StreamSettings)
 
     # events --------------------------------------------------------------------------
 
-    @router.post("/events", status_code=202)
+    @router.post("/events", status_code=202, openapi_extra=_EVENTS_BODY)
     async def events(request: Request) -> dict[str, Any]:
         try:
             parsed = parse_http(request.headers, await request.body())
+            for number, event in enumerate(parsed, start=1):
+                where = nul_at(event)
+                if where is not None:
+                    raise InvalidEvent(f"event {number}: {where}: text with NUL (U+0000) "
+                                       "cannot be stored")
             result = await ingest(store, parsed, "http", notify=runtime.dispatcher.notify)
         except InvalidEvent as exc:
             raise ApiProblem(400, str(exc), "invalid-event") from None

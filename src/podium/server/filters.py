@@ -9,15 +9,40 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 
 from podium.registry import WorkflowName
-from podium.store import InstanceQuery
+from podium.store import CURSOR_PATTERN, InstanceQuery
 
 Status = Literal["pending", "running", "waiting", "suspended", "completed", "faulted", "cancelled"]
 
 # Sequence numbers and counts fit in a 64-bit column; larger ones are refused.
 MAX_INTEGER = 2**62
+
+
+# Text without NUL (PostgreSQL refuses it in text), said in the OpenAPI document too.
+NO_NUL = r"^[^\u0000]*$"
+
+
+def _written(value: Any) -> Any:
+    """Pydantic would take a number (or a numeric string) for a Unix time; the
+    document promises RFC 3339 text."""
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return value
+    raise ValueError("must be an RFC 3339 time, such as 2026-01-31T12:00:00Z")
 
 
 def _in_utc(value: datetime) -> datetime:
@@ -27,31 +52,23 @@ def _in_utc(value: datetime) -> datetime:
         raise ValueError("is out of range in UTC") from None
 
 
-def _plain(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("must not contain a NUL character")
-    return value
-
-
 Moment = Annotated[
-    AwareDatetime, AfterValidator(_in_utc),
+    AwareDatetime, BeforeValidator(_written), AfterValidator(_in_utc),
     Field(description="RFC 3339 time with its offset, e.g. 2026-01-31T12:00:00Z"),
 ]
-Text = Annotated[str, AfterValidator(_plain)]
-
-
-def _workflow(value: str) -> str:
-    if WorkflowName.parse(value) is None:
-        raise ValueError("is not namespace/name or namespace/name:version")
-    return value
+Text = Annotated[str, Field(pattern=NO_NUL)]
+# namespace/name (registry.WorkflowName without a version), as a pattern for clients.
+_LABEL = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
+WORKFLOW_FILTER = rf"^{_LABEL}/{_LABEL}$"
+WORKFLOW_PATTERN = rf"^{_LABEL}/{_LABEL}(?::[0-9A-Za-z.+-]+)?$"  # with an optional version
 
 
 class InstanceFilter(BaseModel):
     """Every filter given must hold; times are inclusive bounds."""
 
     status: Status | None = None
-    workflow: Annotated[Text, AfterValidator(_workflow)] | None = Field(
-        default=None, description="namespace/name, or namespace/name:version")
+    workflow: Annotated[str, Field(pattern=WORKFLOW_FILTER)] | None = Field(
+        default=None, description="namespace/name (a version: `version`)")
     version: Text | None = None
     key: Text | None = Field(default=None, description="the idempotency key, exactly")
     created_after: Moment | None = None
@@ -61,21 +78,13 @@ class InstanceFilter(BaseModel):
     q: Annotated[Text, Field(max_length=200)] | None = Field(
         default=None, description="a part of the id or of the key, any case")
 
-    @model_validator(mode="after")
-    def _one_version(self) -> InstanceFilter:
-        named = WorkflowName.parse(self.workflow) if self.workflow else None
-        if named and named.version and self.version and named.version != self.version:
-            raise ValueError(f"workflow names version {named.version} and version is "
-                             f"{self.version}: give one")
-        return self
-
     def query(self, limit: int, after: tuple[datetime, str] | None = None) -> InstanceQuery:
         named = WorkflowName.parse(self.workflow) if self.workflow else None
         return InstanceQuery(
             status=self.status,
             namespace=named.namespace if named else None,
             name=named.name if named else None,
-            version=self.version or (named.version if named else None),
+            version=self.version,
             key=self.key,
             created_after=self.created_after, created_before=self.created_before,
             ended_after=self.ended_after, ended_before=self.ended_before,
@@ -88,8 +97,8 @@ class InstanceListing(InstanceFilter):
     """The query string of ``GET /instances``."""
 
     limit: int = Field(default=100, ge=1, le=1000, description="instances per page")
-    cursor: Text | None = Field(default=None,
-                                description="the `next` of the previous page, as it was")
+    cursor: Annotated[str, Field(pattern=CURSOR_PATTERN)] | None = Field(
+        default=None, description="the `next` of the previous page, as it was")
 
 
 def _chosen(data: Any) -> Any:
@@ -99,10 +108,18 @@ def _chosen(data: Any) -> Any:
     return data
 
 
+# The same rule for clients reading the OpenAPI document.
+_STATUS_OR_WORKFLOW: dict[str, Any] = {"anyOf": [
+    {"required": ["status"], "properties": {"status": {"type": "string"}}},
+    {"required": ["workflow"], "properties": {"workflow": {"type": "string"}}},
+]}
+
+
 class BulkRequest(InstanceFilter):
     """The instances a bulk action acts on, at most ``max`` of them, newest first."""
 
-    model_config = ConfigDict(extra="forbid")  # a misspelt filter must not widen the choice
+    # A misspelt filter must not widen the choice.
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_STATUS_OR_WORKFLOW)
 
     max: int = Field(default=1000, ge=1, le=10_000,
                      description="how many instances at most (repeat for more)")

@@ -63,6 +63,26 @@ class BulkOutcome:
     failed: list[tuple[str, ApiProblem]] = field(default_factory=list)
 
 
+def nul_at(value: Any) -> str | None:
+    """The JSON pointer of the first string or key in ``value`` holding NUL
+    (U+0000), which PostgreSQL cannot store; None when there is none. The API
+    refuses such data on every store alike."""
+    stack: list[tuple[Any, str]] = [(value, "")]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, str) and "\x00" in item:
+            return path or "/"
+        if isinstance(item, dict):
+            for key, child in item.items():
+                where = f"{path}/{str(key).replace('~', '~0').replace('/', '~1')}"
+                if "\x00" in str(key):
+                    return where
+                stack.append((child, where))
+        elif isinstance(item, list):
+            stack.extend((child, f"{path}/{index}") for index, child in enumerate(item))
+    return None
+
+
 def invalid(exc: InvalidWorkflowError) -> ApiProblem:
     return ApiProblem(
         400, f"the workflow is invalid: {len(exc.problems)} problem(s)", "invalid-workflow",
@@ -114,6 +134,10 @@ class Operations:
         if name is None:
             raise ApiProblem(422, f"workflow {workflow!r} is not namespace/name[:version]",
                              "invalid-request", field=field)
+        where = nul_at(data)
+        if where is not None:
+            raise ApiProblem(400, f"the workflow input is refused: {where}: text with NUL "
+                             "(U+0000) cannot be stored", "invalid-input")
         try:
             definition = await self.runtime.registry.get(name.namespace, name.name, name.version)
         except WorkflowError as exc:

@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from podium.store import StoreError
@@ -77,6 +78,17 @@ def _field(location: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(str(part) for part in location)
 
 
+def _allowed(request: Request) -> str:
+    """Every method of the routes at this path: Starlette's 405 names only those
+    of the first route it found (GET and POST of one path are two routes)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match != Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(methods))
+
+
 def install(app: FastAPI, store_url: str) -> None:
     """Map every exception a request can raise to a problem response."""
 
@@ -97,8 +109,10 @@ def install(app: FastAPI, store_url: str) -> None:
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, HTTPException)
         detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, "")
-        return problem_response(exc.status_code, detail, request.url.path,
-                                headers=dict(exc.headers or {}))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed(request)
+        return problem_response(exc.status_code, detail, request.url.path, headers=headers)
 
     async def store_failing(request: Request, exc: Exception) -> JSONResponse:
         log.warning("store error on %s %s: %s", request.method, request.url.path,

@@ -6,7 +6,8 @@ a quiet stream.
 
 A client that reconnects sends the last id it saw (``Last-Event-ID``): the
 history stream's ids are journal seqs, the list stream's the latest update time
-it has sent. Delivery is at least once: an instance may come again."""
+it has sent (microseconds since 1970). Delivery is at least once: an instance
+may come again."""
 
 from __future__ import annotations
 
@@ -21,7 +22,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from podium.records import iso
 from podium.server.filters import MAX_INTEGER, InstanceFilter
 from podium.server.operations import Operations, shown, shown_entry
 from podium.server.problems import ApiProblem
@@ -30,6 +30,8 @@ from podium.store import ENDED, InstanceQuery, InstanceRecord, Store, StoreError
 log = logging.getLogger("podium.server")
 
 PAGE = 500
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 _STREAM: dict[int | str, dict[str, Any]] = {
     200: {"description": "server-sent events", "content": {"text/event-stream": {}}}}
@@ -93,7 +95,8 @@ async def instance_changes(store: Store, query: InstanceQuery, since: datetime,
                 continue
             sent[version] = None
             high = max(high, record.updated_at)
-            yield ServerSentEvent(_data(shown(record)), event="instance", id=iso(high))
+            yield ServerSentEvent(_data(shown(record)), event="instance",
+                                  id=str((high - _EPOCH) // _MICROSECOND))
         floor = high - settings.lookback
         sent = {version: None for version in sent if version[1] > floor}
         if await _pause(settings.stopping, settings.poll):
@@ -136,27 +139,16 @@ async def history_events(store: Store, instance_id: str, after: int,
 
 def _resumed_at(last_event_id: str) -> datetime:
     try:
-        moment = datetime.fromisoformat(last_event_id)
-        if moment.tzinfo is None:
-            raise ValueError
-        return moment.astimezone(UTC)
-    except (ValueError, OverflowError):
-        raise _not_ours() from None
+        return _EPOCH + int(last_event_id) * _MICROSECOND
+    except OverflowError:  # beyond year 9999
+        raise ApiProblem(422, "header.last-event-id: not an id this stream sent",
+                         "invalid-request", field="header.last-event-id") from None
 
 
-def _resumed_after(last_event_id: str) -> int:
-    if last_event_id.isdigit() and int(last_event_id) <= MAX_INTEGER:
-        return int(last_event_id)
-    raise _not_ours()
-
-
-def _not_ours() -> ApiProblem:
-    return ApiProblem(422, "header.last-event-id: not an id this stream sent",
-                      "invalid-request", field="header.last-event-id")
-
-
-LastEventId = Annotated[str | None, Header(description="the id of the last event seen, "
-                                                       "to resume after it")]
+# Digits (both streams' ids are numbers); empty is none, as EventSource sends
+# before it saw an id.
+LastEventId = Annotated[str, Header(
+    pattern=r"^[0-9]{0,18}$", description="the id of the last event seen, to resume after it")]
 
 
 def stream_routes(operations: Operations, settings: StreamSettings) -> APIRouter:
@@ -165,10 +157,11 @@ def stream_routes(operations: Operations, settings: StreamSettings) -> APIRouter
 
     @router.get("/instances/stream", response_class=EventSourceResponse, responses=_STREAM)
     async def instance_stream(filters: Annotated[InstanceFilter, Query()],
-                              last_event_id: LastEventId = None) -> EventSourceResponse:
+                              last_event_id: LastEventId = "") -> EventSourceResponse:
         """`event: instance` with an instance (as listed) each time one matching the
         filters changes, from now on (or after `Last-Event-ID`)."""
-        since = datetime.now(UTC) if last_event_id is None else _resumed_at(last_event_id)
+        # An empty one is none (what EventSource sends before any id).
+        since = _resumed_at(last_event_id) if last_event_id else datetime.now(UTC)
         changes = instance_changes(store, filters.query(PAGE), since, settings)
         return EventSourceResponse(changes, ping=settings.ping)
 
@@ -178,13 +171,13 @@ def stream_routes(operations: Operations, settings: StreamSettings) -> APIRouter
         instance_id: str,
         after: Annotated[int | None, Query(ge=0, le=MAX_INTEGER,
                                            description="the last seq already seen")] = None,
-        last_event_id: LastEventId = None,
+        last_event_id: LastEventId = "",
     ) -> EventSourceResponse:
         """`event: entry` for each history line (as in history; from the first, or
         after `after` or `Last-Event-ID`), `event: instance` when the instance
         changes, and `event: end` once it has ended (then the stream closes: a
         client closes its EventSource on `end`)."""
-        start = _resumed_after(last_event_id) if last_event_id is not None else after or 0
+        start = int(last_event_id) if last_event_id else after or 0
         await operations.found(instance_id)
         events = history_events(store, instance_id, start, settings)
         return EventSourceResponse(events, ping=settings.ping)

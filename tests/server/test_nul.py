@@ -1,0 +1,28 @@
+"""Text with NUL (U+0000), which PostgreSQL cannot store, is refused by the API
+as a problem naming where it is, on both stores alike (never a 503)."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+
+from tests.server.test_api import deploy, problem
+
+
+async def test_nul_in_an_input_an_event_a_key_or_a_path(api: httpx.AsyncClient) -> None:
+    await deploy(api)
+    body = problem(await api.post("/instances", json={"workflow": "test/greet",
+                                                      "input": {"items": ["ok", "a\x00b"]}}),
+                   400)
+    assert body["detail"].endswith("/items/1: text with NUL (U+0000) cannot be stored")
+    body = problem(await api.post("/instances", json={"workflow": "test/greet", "key": "k\x00"}),
+                   422)
+    assert body["field"] == "body.key"
+    event = {"specversion": "1.0", "id": "e\x00", "source": "/test", "type": "test.thing"}
+    body = problem(await api.post("/events", content=json.dumps(event),
+                                  headers={"Content-Type": "application/cloudevents+json"}), 400)
+    assert "event 1: /id: text with NUL" in body["detail"]
+    for path in ("/instances/a%00b", "/instances/a%00b/history", "/definitions/t%00/greet"):
+        problem(await api.get(path), 404)
+    assert (await api.get("/instances")).json()["items"] == []
