@@ -5,13 +5,13 @@ one shape whatever went wrong, and nothing of the server's insides leaks."""
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
-from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from podium.store import StoreError
@@ -79,14 +79,19 @@ def _field(location: tuple[Any, ...] | list[Any]) -> str:
 
 
 def _allowed(request: Request) -> str:
-    """Every method of the routes at this path: Starlette's 405 names only those
-    of the first route it found (GET and POST of one path are two routes)."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match != Match.NONE:
-            methods |= getattr(route, "methods", None) or set()
-    return ", ".join(sorted(methods))
+    """The methods the OpenAPI document gives this path: Starlette's 405 names only
+    those of the first route it found (GET and POST of one path are two routes).
+    A literal path (``/instances/purge``) is its own resource, not an id of
+    ``/instances/{id}``: the templates with the fewest parameters count."""
+    path = request.scope.get("path", "")
+    found: list[tuple[int, list[str]]] = []
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, path):
+            found.append((template.count("{"), [m.upper() for m in operations]))
+    fewest = min((count for count, _ in found), default=0)
+    allowed = dict.fromkeys(m for count, methods in found if count == fewest for m in methods)
+    return ", ".join(sorted(allowed))
 
 
 def install(app: FastAPI, store_url: str) -> None:
