@@ -119,3 +119,9 @@ async def test_a_viewer_cannot_act_in_bulk(anonymous: httpx.AsyncClient) -> None
     body = {"status": "faulted"}
     problem(await anonymous.post("/instances/bulk/retry", json=body, headers=auth(VIEWER)), 403)
     problem(await anonymous.post("/instances/bulk/retry", json=body), 401)
+
+
+async def test_a_bulk_body_over_the_limit_is_413(api: httpx.AsyncClient) -> None:
+    body = problem(await api.post("/instances/bulk/cancel",
+                                  json={"status": "pending", "q": "x" * 5000}), 413)
+    assert body["type"].endswith("/body-too-large")
