@@ -22,7 +22,7 @@ LAYERS: dict[str, int] = {
     # surfaces; ``podium`` is the package's __init__, the public API over the runtime.
     "podium": 5, "cli": 5, "server": 5, "records": 5,
     # the host: runs instances and starts them for tasks (the Host protocol).
-    "runtime": 4, "worker": 4, "registry": 4, "scheduling": 4,
+    "runtime": 4, "worker": 4, "registry": 4, "scheduling": 4, "recovery": 4,
     # the engine and what its tasks do. ``deployment`` sits here, not with the
     # registry that calls it: it knows function documents (``calls.function``)
     # and ``calls.grpc`` reads a deployed proto's imports from it. ``resources``

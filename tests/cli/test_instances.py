@@ -196,15 +196,39 @@ def test_retry_runs_a_quarantined_instance_again(sqlite: str) -> None:
     assert retried["data"]["by"].startswith("cli:")
     # Once pending, there is nothing more to retry.
     code, _, stderr = invoke("instances", "retry", pending, "--store", sqlite)
-    assert code == 1 and "not quarantined" in stderr
+    assert code == 1 and "is pending, not faulted" in stderr
+
+
+def test_retry_of_a_faulted_instance_goes_again_from_the_task_that_faulted(sqlite: str) -> None:
+    faulted = run(sqlite, "fault.yaml", '{"amount": -1}')
+    assert ok("instances", "retry", faulted, "--store", sqlite) == "pending\n"
+    (retried,) = [e for e in history(sqlite, faulted) if e["kind"] == "instance.retried"]
+    assert retried["data"]["after"] == "fault" and retried["data"]["by"].startswith("cli:")
+    record = instance(sqlite, faulted)
+    assert (record["status"], record["error"], record["endedAt"]) == ("pending", None, None)
+
+
+def test_rerun_from_a_task_starts_a_new_instance(sqlite: str) -> None:
+    completed = run(sqlite, "fault.yaml", '{"amount": 5}')
+    new_id = ok("instances", "rerun", completed, "--from", "/do/2/accept",
+                "--store", sqlite).strip()
+    assert new_id != completed
+    rerun = instance(sqlite, new_id)
+    assert (rerun["status"], rerun["input"]) == ("pending", {"amount": 5})
+    lines = history(sqlite, new_id)
+    assert [e["position"] for e in lines[:-1]] == ["/do/0/checkAmount"] * 2
+    assert lines[-1]["kind"] == "instance.rerun"
+    assert lines[-1]["data"]["from"] == completed
+    code, _, stderr = invoke("instances", "rerun", completed, "--from", "/do/1/reject",
+                             "--store", sqlite)
+    assert code == 1 and "/do/1/reject never ran" in stderr
 
 
 @pytest.mark.parametrize(
     ("setup", "says"),
     [
-        ("completed", "is completed, not quarantined: nothing to retry"),
-        ("faulted", "it faulted on its own"),
-        ("suspended", "podium instances resume"),
+        ("completed", "is completed, not faulted: nothing to retry"),
+        ("suspended", "resume it"),
         ("pending", "it is not stopped"),
     ],
 )
@@ -213,8 +237,6 @@ def test_retry_says_what_it_can_do_for_other_instances(
 ) -> None:
     if setup == "completed":
         target = run(sqlite, "hello.yaml", "{}")
-    elif setup == "faulted":
-        target = run(sqlite, "fault.yaml", '{"amount": -1}')
     else:
         target = start(sqlite)
         if setup == "suspended":

@@ -13,6 +13,7 @@ from podium.limits import MAX_PAYLOAD_BYTES
 from podium.store import (
     CANCEL,
     CANCELLED,
+    COMPLETED,
     FAULTED,
     PENDING,
     RESUME,
@@ -237,16 +238,28 @@ async def test_retry_puts_a_quarantined_instance_back_to_pending(store: Store) -
     # The journal is kept (it resumes by replay); the retry is part of it.
     assert await history(store, record.id) == [
         ("/do/0/a", "task.started", None),
-        ("/", "instance.retried", {"by": "cli:ada@host:1", "status": FAULTED}),
+        ("/", "instance.retried",
+         {"by": "cli:ada@host:1", "status": FAULTED, "after": "quarantine"}),
     ]
     (again,) = await store.claim("w3", 1, 30)
     assert (again.id, again.crashes) == (record.id, 0)  # no takeover: it was unowned
 
 
+async def test_retry_of_a_faulted_instance_says_it_follows_a_fault(store: Store) -> None:
+    faulted = instance(status=FAULTED, ended_at=now(), error={"title": "Boom"})  # crashes 0
+    await store.create_instance(faulted)
+    retried = await store.request(faulted.id, RETRY, by="ops")
+    assert retried is not None
+    assert (retried.status, retried.error, retried.ended_at) == ("pending", None, None)
+    assert await history(store, faulted.id) == [
+        ("/", "instance.retried", {"by": "ops", "status": FAULTED, "after": "fault"}),
+    ]
+
+
 async def test_retry_leaves_every_other_instance_alone(store: Store) -> None:
-    faulted = instance(status=FAULTED, ended_at=now())  # faulted on its own: crashes 0
+    completed = instance(status=COMPLETED, ended_at=now())
     running = instance(status=RUNNING, crashes=2)
-    for record in (faulted, running):
+    for record in (completed, running):
         await store.create_instance(record)
         assert await store.request(record.id, RETRY) == record
         assert await store.read_journal(record.id) == []

@@ -11,6 +11,7 @@ from typing import Annotated, Literal, NoReturn
 
 import typer
 
+from podium import recovery
 from podium.cli import _tables
 from podium.cli._arguments import JsonOption, StoreOption, parse_duration
 from podium.cli._output import fail, note, table_console, write_json
@@ -21,9 +22,7 @@ from podium.store import (
     CANCEL,
     CANCELLED,
     ENDED,
-    FAULTED,
     RESUME,
-    RETRY,
     SUSPEND,
     SUSPENDED,
     InstanceQuery,
@@ -31,7 +30,6 @@ from podium.store import (
     JournalEntry,
     Store,
     SubscriptionRecord,
-    quarantined,
     store_url,
 )
 
@@ -196,33 +194,45 @@ def resume(instance_id: InstanceId, store: StoreOption = None) -> None:
 
 async def _retry(url: str, instance_id: str) -> InstanceRecord:
     async with opened_store(url) as store:
-        record = await _found(store, instance_id)
-        if not quarantined(record):
-            fail(_not_quarantined(record))
-        retried = await store.request(instance_id, RETRY, by=_operator())
-        if retried is None or quarantined(retried):  # changed meanwhile
-            fail(_not_quarantined(retried or record))
-        return retried
-
-
-def _not_quarantined(record: InstanceRecord) -> str:
-    """What ``retry`` cannot do for this instance, and what can be done instead."""
-    what = f"instance {record.id} is {record.status}, not quarantined"
-    if record.status == SUSPENDED:
-        return f"{what}: `podium instances resume {record.id}` continues it"
-    if record.status == FAULTED:
-        return (f"{what} (it faulted on its own): nothing to retry; start a new instance"
-                " with its input")
-    if record.status in ENDED:
-        return f"{what}: nothing to retry"
-    return f"{what}: it is not stopped, nothing to retry"
+        await _found(store, instance_id)
+        try:
+            return await recovery.retry(store, instance_id, _operator())
+        except recovery.Refused as exc:
+            fail(str(exc))
 
 
 @app.command()
 def retry(instance_id: InstanceId, store: StoreOption = None) -> None:
-    """Run a quarantined instance again (it resumes from its journal). Prints the status."""
+    """Run a faulted instance again from the task that faulted (what completed is
+    replayed from its journal, not run again). Prints the status."""
     url = store_url(store)
     typer.echo(run_async(_retry(url, instance_id), url).status)
+
+
+async def _rerun(url: str, instance_id: str, start: str) -> InstanceRecord:
+    async with opened_store(url) as store:
+        await _found(store, instance_id)
+        try:
+            record, _ = await recovery.rerun(store, instance_id, start, _operator())
+        except recovery.Refused as exc:
+            fail(str(exc))
+        return record
+
+
+@app.command()
+def rerun(
+    instance_id: InstanceId,
+    start: Annotated[
+        str, typer.Option("--from", metavar="TASK",
+                          help="The task to execute from: a reference such as /do/2/charge, "
+                               "or a position that `instances history` shows."),
+    ],
+    store: StoreOption = None,
+) -> None:
+    """Start a new instance that replays this one's history up to TASK and executes
+    from there (a worker runs it). Prints the new instance's id."""
+    url = store_url(store)
+    typer.echo(run_async(_rerun(url, instance_id, start), url).id)
 
 
 # purging ----------------------------------------------------------------------------------

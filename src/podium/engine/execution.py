@@ -52,8 +52,10 @@ async def execute(instance: Instance, resumed: bool = False) -> Execution:
         if limit is None:
             output = await run_workflow(instance)
         else:
-            # The workflow's time runs from its first start, across restarts.
-            elapsed = (datetime.now(UTC) - instance.started_at).total_seconds()
+            # The workflow's time runs from its first start, across restarts; an
+            # operator's retry of the faulted instance starts it afresh.
+            since = max(instance.started_at, instance.journal.retried_at or instance.started_at)
+            elapsed = (datetime.now(UTC) - since).total_seconds()
             left = max(limit - elapsed, 0)
             try:
                 with deadline(instance, left):

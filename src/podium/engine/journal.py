@@ -14,7 +14,8 @@ the original run, and no secret is stored in clear.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -31,6 +32,7 @@ from podium.limits import MAX_HISTORY_ENTRIES
 from podium.secrets import Redactor
 from podium.store._dialect import dump_json
 from podium.store.base import RESUMED, JournalEntry, Serialized, Store, StoreError
+from podium.store.base import RETRIED as INSTANCE_RETRIED
 
 COMPLETED, FAULTED, STARTED, RETRIED, TIMER = (
     "task.completed", "task.faulted", "task.started", "task.retried", "timer",
@@ -38,6 +40,9 @@ COMPLETED, FAULTED, STARTED, RETRIED, TIMER = (
 # Effects a task records on its way, before its outcome: an event a listener was
 # delivered (consumed or skipped), an event an instance emitted (the outbox).
 EVENT_RECEIVED, EVENT_EMITTED = "event.received", "event.emitted"
+# The last line of the journal a re-run from a task starts with (``podium.recovery``):
+# the copied prefix of the original's journal ends there.
+RERUN = "instance.rerun"
 _REPLAYED = (COMPLETED, FAULTED, TIMER, EVENT_RECEIVED, EVENT_EMITTED)
 
 # What follows a position in the positions of the tasks nested in it (an
@@ -91,7 +96,7 @@ class Journal:
     __slots__ = (
         "_ahead", "_ahead_left", "_count", "_effects", "_history", "_loaded", "_outcomes",
         "_secrets", "_started", "_stored", "_timers", "enabled", "instance_id", "redactor",
-        "references", "resumed", "store", "suspended", "worker",
+        "references", "resumed", "retried_at", "store", "suspended", "worker",
     )
 
     # Entries one instance may record (README "Limits"); a class attribute so that
@@ -132,10 +137,19 @@ class Journal:
         # Positions whose start is on record: a task resumed after a park or a
         # crash is the same execution, not a second start.
         self._started: set[str] = set()
-        self._count = 0  # entries in the store: loaded, then appended
+        self._count = 0  # entries in the store: loaded, then appended (voided ones too)
         entries_read = list(entries)
+        self._count = len(entries_read)
+        # A faulted instance an operator retried: the faults its last run ended
+        # with are void, so that run goes again from the task that faulted.
+        voided = retry_voids(entries_read)
+        if voided:
+            entries_read = [e for i, e in enumerate(entries_read) if i not in voided]
+        # The workflow's timeout counts from the last retry (a new attempt has
+        # the whole time again), else from the instance's first start.
+        self.retried_at = next((e.at for e in reversed(entries_read)
+                                if e.kind == INSTANCE_RETRIED), None)
         for entry in entries_read:
-            self._count += 1
             if entry.kind in _REPLAYED:
                 self._stored[_key(entry.kind, entry.position)] = entry
             elif entry.kind == STARTED:
@@ -152,6 +166,9 @@ class Journal:
         # The instance was suspended, and this run is its resumption: the resume
         # is the last line of its history.
         self.suspended = bool(entries_read) and entries_read[-1].kind == RESUMED
+        # A re-run whose copied journal nobody has run yet: its first run starts it.
+        if entries_read and entries_read[-1].kind == RERUN:
+            self.resumed = False
 
     @property
     def appended(self) -> int:
@@ -354,3 +371,75 @@ class _Stored(Serialized):
 def _key(kind: str, position: str) -> str:
     # Outcomes, timers and effects share positions (a wait's timer and its outcome).
     return f"{'outcome' if kind in (COMPLETED, FAULTED) else kind} {position}"
+
+
+# The attempt of a ``try`` task in a position (``/do/1/charge@0/try/...``): the
+# text before it is the try's position, then its attempt number.
+_TRY_ATTEMPT = re.compile(r"@(\d+)/try/")
+
+
+def retry_voids(entries: Sequence[JournalEntry]) -> set[int]:
+    """The indexes of ``entries`` that an operator's retry of a faulted instance
+    voids: for each retry (an ``instance.retried`` line after a fault), the faults
+    its run ended with, from the top-level task down to the task that raised, with
+    their starts and their task timeouts' timers. Replay then runs again exactly
+    the tasks that faulted: what completed is replayed, as is every fault a
+    ``try`` caught (retried, or handled by ``catch.do``). A retry after a
+    quarantine (the run crashed, nothing faulted) voids nothing."""
+    voided: set[int] = set()
+    for marker, entry in enumerate(entries):
+        if entry.kind == INSTANCE_RETRIED and isinstance(entry.data, dict) \
+                and entry.data.get("after") == "fault":
+            voided |= _failure_path(entries, marker, voided)
+    return voided
+
+
+def failure_path(entries: Sequence[JournalEntry]) -> set[str]:
+    """The positions of the faults a retry of this (faulted) instance would void."""
+    voided = retry_voids(entries)
+    return {entries[i].position for i in _failure_path(entries, len(entries), voided)
+            if entries[i].kind == FAULTED}
+
+
+def _failure_path(entries: Sequence[JournalEntry], end: int, voided: set[int]) -> set[int]:
+    before = [(i, e) for i, e in enumerate(entries[:end]) if i not in voided]
+    faults = [(i, e) for i, e in before if e.kind == FAULTED]
+    if not faults or not _top_level(faults[-1][1].position):
+        return set()  # not ended by a task's fault (a timeout, an internal error)
+    root = faults[-1][1].position
+    positions = [e.position for _, e in before]
+    completed = [e.position for _, e in before if e.kind == COMPLETED and within(e.position, root)]
+    path = {
+        e.position for _, e in faults
+        if within(e.position, root)
+        and not any(within(e.position, done) for done in completed)
+        and not _caught(e.position, positions)
+    }
+    timeouts = {f"{position}#timeout" for position in path}
+    return {i for i, e in before
+            if (e.position in path and e.kind in (FAULTED, STARTED))
+            or (e.kind == TIMER and e.position in timeouts)}
+
+
+def _top_level(position: str) -> bool:
+    """A task of the workflow's own ``do`` list: ``/do/<i>/<name>`` (or a later visit)."""
+    parts = position.split("/")
+    return len(parts) == 4 and parts[1] == "do" and not any(c in parts[3] for c in "#+@[")
+
+
+def within(position: str, outer: str) -> bool:
+    """``position`` is ``outer`` or a position nested in it."""
+    return position == outer or (
+        position.startswith(outer) and position[len(outer)] in _NESTED
+    )
+
+
+def _caught(position: str, positions: Sequence[str]) -> bool:
+    """A fault inside a ``try`` attempt that the try went on from: it retried
+    (its retry timer is on record) or ran ``catch.do``."""
+    for match in _TRY_ATTEMPT.finditer(position):
+        attempt = position[: match.start()] + f"@{match.group(1)}"
+        retry, handler = f"{attempt}/retry", f"{attempt}/catch/"
+        if any(p == retry or p.startswith(handler) for p in positions):
+            return True
+    return False

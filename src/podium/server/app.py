@@ -57,6 +57,13 @@ class StartRequest(BaseModel):
     key: str | None = Field(default=None, description="idempotency key", pattern=NO_NUL)
 
 
+class RerunRequest(BaseModel):
+    from_: str = Field(alias="from", min_length=1,
+                       description="the task to re-run from: a journal position or a task "
+                                   "reference such as /do/2/charge")
+    key: str | None = Field(default=None, description="idempotency key of the new instance")
+
+
 def _document_text(body: bytes) -> str:
     try:
         text = body.decode("utf-8")
@@ -186,7 +193,22 @@ def _router(runtime: Runtime, settings: ServerSettings, streams: StreamSettings)
 
     @router.post("/instances/{instance_id}/retry")
     async def retry(instance_id: str, by: Caller) -> dict[str, Any]:
+        """Run a faulted instance again from the task that faulted: the same
+        instance, its journal kept (what completed is not run again)."""
         return shown(await operations.retry(instance_id, by))
+
+    @router.post("/instances/{instance_id}/rerun", status_code=201)
+    async def rerun(
+        instance_id: str, body: RerunRequest, by: Caller, response: Response,
+        idempotency_key: Annotated[str | None, Header()] = None,
+    ) -> dict[str, Any]:
+        """Start a new instance that replays this one's history up to a task and
+        executes from there (this one is untouched)."""
+        key = body.key if body.key is not None else idempotency_key
+        record, created = await operations.rerun(instance_id, body.from_, by, key)
+        if not created:
+            response.status_code = 200
+        return shown(record)
 
     # events --------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ import logging
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from podium import InvalidWorkflowError, Runtime, WorkflowError, load
+from podium import InvalidWorkflowError, Runtime, WorkflowError, load, recovery
 from podium.engine.secret_refs import displayed
 from podium.records import entry_json, instance_json
 from podium.registry import WorkflowName
@@ -28,7 +28,6 @@ from podium.store import (
     InstanceRecord,
     JournalEntry,
     Store,
-    quarantined,
 )
 
 log = logging.getLogger("podium.server")
@@ -170,15 +169,13 @@ class Operations:
         return record
 
     async def retry(self, instance_id: str, by: str) -> InstanceRecord:
-        record = await self.found(instance_id)
-        if not quarantined(record):
-            raise ApiProblem(409, f"instance {instance_id} is {record.status}, not quarantined:"
-                             " nothing to retry", "conflict")
-        retried = await self.store.request(instance_id, RETRY, by=by)
-        log.info("%s asked to retry %s", by, instance_id)
-        if retried is None or quarantined(retried):
-            raise ApiProblem(409, f"instance {instance_id} changed meanwhile: nothing retried",
-                             "conflict")
+        """A faulted instance goes again from the task that faulted (``podium.recovery``)."""
+        await self.found(instance_id)
+        try:
+            retried = await recovery.retry(self.store, instance_id, by)
+        except recovery.Refused as exc:
+            raise ApiProblem(409, str(exc), "conflict") from None
+        log.info("%s retried %s", by, instance_id)
         self.runtime.dispatcher.notify()
         return retried
 
@@ -232,3 +229,18 @@ class Operations:
         log.info("%s: bulk %s of %d instance(s): %d done, %d not", by, action, outcome.matched,
                  len(outcome.done), len(outcome.failed))
         return outcome
+
+    async def rerun(self, instance_id: str, start: str, by: str,
+                    key: str | None = None) -> tuple[InstanceRecord, bool]:
+        """A new instance that replays ``instance_id`` up to the task ``start`` and
+        executes from there; the new instance and whether it is new (a ``key``
+        used before names an earlier re-run)."""
+        await self.found(instance_id)
+        try:
+            record, created = await recovery.rerun(self.store, instance_id, start, by, key)
+        except recovery.Refused as exc:
+            raise ApiProblem(409, str(exc), "conflict") from None
+        if created:
+            log.info("%s re-ran %s from %s as %s", by, instance_id, start, record.id)
+            self.runtime.dispatcher.notify()
+        return record, created

@@ -20,6 +20,7 @@ from podium.store.base import (
     CANCEL,
     CANCELLED,
     ENDED,
+    FAULTED,
     INSTANCE_CANCELLED,
     INSTANCE_SUSPENDED,
     PENDING,
@@ -149,7 +150,7 @@ async def list_definitions(tx: Tx) -> list[DefinitionRecord]:
 
 
 async def create_instance(
-    tx: Tx, params: Sequence[Any], record: InstanceRecord
+    tx: Tx, params: Sequence[Any], record: InstanceRecord, history: list[Row]
 ) -> tuple[InstanceRecord, bool]:
     inserted = await tx.fetch(
         f"INSERT INTO podium_instances ({_INSTANCE_COLUMNS})"
@@ -157,6 +158,8 @@ async def create_instance(
         params,
     )
     if inserted:
+        if history:
+            await append_rows(tx, history)
         return record, True
     column, value = ("key", record.key) if record.key is not None else ("id", record.id)
     rows = await tx.fetch(
@@ -194,7 +197,7 @@ def _instance_filters(dialect: Dialect, query: InstanceQuery) -> tuple[list[str]
     params: list[Any] = []
     for column, value in (("status", query.status), ("namespace", query.namespace),
                           ("name", query.name), ("version", query.version),
-                          ("key", query.key)):
+                          ("key", query.key), ("parent_id", query.parent)):
         if value is not None:
             where.append(f"{column} = ?")
             params.append(value)
@@ -446,9 +449,10 @@ def _control(
     """What ``command`` changes on ``record`` (the rules of ``Store.request``), and
     the kind of the history line that says so (None: nothing happened)."""
     if command == RETRY:
-        if not quarantined(record):
+        if record.status != FAULTED:
             return {}, None
-        # Back to pending with a clean slate; the journal stays, so it resumes by replay.
+        # Back to pending with a clean slate; the journal stays, so it resumes by
+        # replay (after a fault, from the task that faulted: engine.journal.retry_voids).
         return {
             "status": PENDING, "crashes": 0, "error": None, "output": None, "ended_at": None,
             "owner": None, "lease_expires_at": None, "request": None, "wake_at": None,
@@ -498,7 +502,10 @@ async def request(
         return record
     # Every operator action is part of the instance's history (the audit trail),
     # written in the transaction that carries it out.
-    line = JournalEntry(instance_id, "/", kind, now, {"by": by, "status": record.status})
+    said: dict[str, Any] = {"by": by, "status": record.status}
+    if command == RETRY:
+        said["after"] = "quarantine" if quarantined(record) else "fault"
+    line = JournalEntry(instance_id, "/", kind, now, said)
     changes["updated_at"] = now
     encoded = _rows.instance_changes(tx.dialect, changes)
     await tx.send(

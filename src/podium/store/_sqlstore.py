@@ -123,9 +123,12 @@ class SQLStore(ABC):
 
     # instances --------------------------------------------------------------------------
 
-    async def create_instance(self, record: InstanceRecord) -> tuple[InstanceRecord, bool]:
+    async def create_instance(
+        self, record: InstanceRecord, history: Sequence[JournalEntry] = ()
+    ) -> tuple[InstanceRecord, bool]:
         params = _rows.instance_params(self.dialect, record)
-        return await self._write(lambda tx: ops.create_instance(tx, params, record))
+        rows = [_rows.journal_params(self.dialect, entry) for entry in history]
+        return await self._write(lambda tx: ops.create_instance(tx, params, record, rows))
 
     async def get_instance(self, instance_id: str) -> InstanceRecord | None:
         self._check_open()

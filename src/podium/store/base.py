@@ -25,7 +25,7 @@ ACTIVE = (PENDING, RUNNING, WAITING, SUSPENDED)
 ENDED = (COMPLETED, FAULTED, CANCELLED)
 
 # Control requests a process makes of the worker that owns an instance; RETRY
-# puts a quarantined instance back to pending.
+# puts a faulted instance back to pending.
 SUSPEND, RESUME, CANCEL, RETRY = "suspend", "resume", "cancel", "retry"
 COMMANDS = (SUSPEND, RESUME, CANCEL, RETRY)
 
@@ -236,6 +236,7 @@ class InstanceQuery:
     ended_before: datetime | None = None
     updated_after: datetime | None = None  # changed since (live views poll with it)
     search: str | None = None  # a part of the id or of the key, case-insensitive
+    parent: str | None = None  # subflows: the instance that started them
     after: tuple[datetime, str] | None = None
     limit: int = 100
 
@@ -301,8 +302,12 @@ class Store(Protocol):
 
     # instances --------------------------------------------------------------------------
 
-    async def create_instance(self, record: InstanceRecord) -> tuple[InstanceRecord, bool]:
-        """Insert; when ``record.key`` is already used, return that instance and False."""
+    async def create_instance(
+        self, record: InstanceRecord, history: Sequence[JournalEntry] = ()
+    ) -> tuple[InstanceRecord, bool]:
+        """Insert, with ``history`` as the start of its journal in the same
+        transaction (a re-run's copied prefix); when ``record.key`` is already used,
+        return that instance and False (and write nothing)."""
 
     async def get_instance(self, instance_id: str) -> InstanceRecord | None: ...
 
@@ -388,9 +393,11 @@ class Store(Protocol):
         """Ask for suspend/resume/cancel/retry. An instance nobody runs is changed
         at once (suspended → pending on resume; cancelled at once when not owned);
         an owned one gets ``request`` set for its worker to act on. ``retry``
-        puts a quarantined instance back to pending (crashes 0, journal kept) and
-        does nothing to any other. Whatever it does is appended to the instance's
-        history in the same transaction, naming ``by`` (who asked)."""
+        puts a faulted instance (quarantined or faulted by its workflow) back to
+        pending (crashes 0, journal kept; its history line says ``after``:
+        ``quarantine`` or ``fault``) and does nothing to any other. Whatever it
+        does is appended to the instance's history in the same transaction, naming
+        ``by`` (who asked)."""
 
     async def purge(self, ended_before: datetime) -> int:
         """Delete ended instances (and their journals, subscriptions and mailboxes)
