@@ -5,7 +5,9 @@
 - ``python -m bench W1|W2|W3 [--store URL] [--workers N] [--json]``: durable
   workloads on SQLite or PostgreSQL;
 - ``python -m bench W4|W5 [--store URL] [--json]``: events (round trip, many
-  listeners).
+  listeners);
+- ``python -m bench api [--store URL] [--seconds N] [--connections N] [--json]``:
+  the HTTP API of ``podium serve`` (starts/s, events/s accepted).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from bench import durable, events, memory
+from bench import api, durable, events, memory
 
 
 def main(argv: Sequence[str]) -> None:
@@ -21,6 +23,8 @@ def main(argv: Sequence[str]) -> None:
         durable.main(argv)
     elif argv and argv[0].upper() in events.EVENTS:
         events.main(argv)
+    elif argv and argv[0] == "api":
+        api.main(argv[1:])
     elif argv and argv[0] == "memory":
         memory.main(argv[1:])
     elif argv and argv[0] in ("-h", "--help"):

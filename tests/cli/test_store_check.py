@@ -19,7 +19,7 @@ def test_a_healthy_store_is_ok(store: str) -> None:
     populate(store)
     code, stdout, stderr = invoke("store", "check", "--store", store)
     assert (code, stdout) == (0, "ok\n"), stderr
-    assert "migrations 1, 2, 3;" in stderr
+    assert "migrations 1, 2, 3, 4;" in stderr
     assert (
         "1 definitions, 4 instances, 6 journal entries, 0 resources, 0 events,"
         " 0 subscriptions, 0 deliveries, 0 schedules, 0 leases"

@@ -96,11 +96,13 @@ async def test_start_get_list_and_history(api: httpx.AsyncClient) -> None:
     assert got["id"] == shown["id"] and got["status"] == "pending"
     second = await started(api)
     listed = (await api.get("/instances")).json()
-    assert [i["id"] for i in listed] == [second["id"], shown["id"]]
-    assert (await api.get("/instances", params={"status": "completed"})).json() == []
-    assert len((await api.get("/instances", params={"limit": 1})).json()) == 1
+    assert [i["id"] for i in listed["items"]] == [second["id"], shown["id"]]
+    assert listed["next"] is None
+    assert (await api.get("/instances", params={"status": "completed"})).json() == {
+        "items": [], "next": None}
+    assert len((await api.get("/instances", params={"limit": 1})).json()["items"]) == 1
     history = await api.get(f"/instances/{shown['id']}/history")
-    assert history.status_code == 200 and isinstance(history.json(), list)
+    assert history.status_code == 200 and history.json() == {"items": [], "next": None}
 
 
 async def test_start_is_idempotent_by_key_or_header(api: httpx.AsyncClient) -> None:
@@ -150,7 +152,7 @@ async def test_control_records_who_asked_and_409_once_ended(api: httpx.AsyncClie
     body = problem(await api.post(f"/instances/{shown['id']}/cancel"), 409)
     assert "ended" in body["detail"]
     problem(await api.post(f"/instances/{shown['id']}/retry"), 409)
-    history = (await api.get(f"/instances/{shown['id']}/history")).json()
+    history = (await api.get(f"/instances/{shown['id']}/history")).json()["items"]
     audit = [entry["data"]["by"] for entry in history if "by" in (entry["data"] or {})]
     assert len(audit) == 3
     assert all(by.startswith("api:operator:") and len(by) == len("api:operator:") + 6

@@ -75,8 +75,7 @@ async def test_retry_a_faulted_instance(served: httpx.AsyncClient) -> None:
                                                                        "faulted")
     again = await _ended(served, faulted["id"])
     assert again["status"] == "faulted" and again["error"]["instance"] == "/do/2/decline"
-    history = (await served.get(f"/instances/{faulted['id']}/history")).json()
-    history = history["items"] if isinstance(history, dict) else history
+    history = (await served.get(f"/instances/{faulted['id']}/history")).json()["items"]
     (line,) = [e for e in history if e["kind"] == "instance.retried"]
     assert line["data"]["after"] == "fault" and line["data"]["by"].startswith("api:operator:")
     # `reserve` completed once: the retry replayed it.

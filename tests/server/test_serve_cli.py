@@ -76,3 +76,32 @@ def test_the_cli_does_not_import_the_web_stack_until_serve() -> None:
          "print(sorted({m.split('.')[0] for m in sys.modules} & {'fastapi', 'uvicorn'}))"],
         capture_output=True, text=True, check=True, timeout=60)
     assert loaded.stdout.strip() == "[]"
+
+
+def test_sigterm_ends_open_event_streams_and_exits_0(tmp_path: Path) -> None:
+    """An open stream never ends by itself: the server's stop ends it, so the
+    process does not wait for its clients to leave."""
+    port = free_port()
+    server = spawn("serve", "--store", f"sqlite:///{tmp_path / 'p.db'}", "--port", str(port),
+                   "--no-worker")
+    base = f"http://127.0.0.1:{port}/api/v1"
+
+    def health() -> bool:
+        try:
+            return httpx.get(f"{base}/health", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    try:
+        eventually(health, what="the API to answer")
+        # A read timeout below the 15 s ping: a stream left open fails the test.
+        with httpx.stream("GET", f"{base}/instances/stream", timeout=10) as stream:
+            assert stream.status_code == 200
+            server.send_signal(signal.SIGTERM)
+            assert list(stream.iter_lines()) == []  # closed by the server, no event
+        _, stderr = server.communicate(timeout=15)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.communicate()
+    assert server.returncode == 0, stderr

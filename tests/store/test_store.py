@@ -16,6 +16,7 @@ from podium.store import (
     InstanceQuery,
     Store,
     StoreError,
+    SubscriptionRecord,
     page_cursor,
     parse_cursor,
 )
@@ -281,3 +282,36 @@ async def test_read_journal_unknown_instance(store: Store) -> None:
     assert await store.read_journal("nothing") == []
     await store.append([])  # nothing to do, nothing done
     assert await store.read_journal("nothing") == []
+
+
+async def test_read_journal_pages_after_a_seq(store: Store) -> None:
+    await store.append([entry("a", f"/do/{n}", "task.started") for n in range(5)])
+    assert [e.seq for e in await store.read_journal("a", after_seq=2)] == [3, 4, 5]
+    assert [e.seq for e in await store.read_journal("a", limit=2)] == [1, 2]
+    assert [e.seq for e in await store.read_journal("a", after_seq=1, limit=3)] == [2, 3, 4]
+    assert await store.read_journal("a", after_seq=5) == []
+    assert len(await store.read_journal("a")) == 5
+
+
+# purging ----------------------------------------------------------------------------------
+
+
+async def test_purge_instances_deletes_only_the_ended_ones_named(store: Store) -> None:
+    done, active, other = instance(), instance(), instance()
+    for record in (done, active, other):
+        await store.create_instance(record)
+        await store.append([entry(record.id, "/do/0", "task.started")])
+        # a listener interrupted by a fault may leave its subscription behind
+        await store.subscribe(SubscriptionRecord(record.id, "/do/1", ("order.paid",), {},
+                                                 None, now()))
+    for record in (done, other):
+        await store.update_instance(record.id, status=COMPLETED, ended_at=now())
+    gone = await store.purge_instances([done.id, active.id, "ghost", done.id])
+    assert gone == [done.id]
+    assert await store.get_instance(done.id) is None
+    assert await store.read_journal(done.id) == []
+    assert await store.get_subscriptions(done.id) == []
+    assert await store.get_subscriptions(active.id)
+    assert [r.id for r in await store.list_instances()] == [other.id, active.id]
+    assert await store.read_journal(active.id) and await store.read_journal(other.id)
+    assert await store.purge_instances([]) == []

@@ -33,7 +33,7 @@ async def _serve(url: str, host: str, port: int, options: ServerSettings, worker
     # Imported here: `podium --version` and the other commands need no web stack.
     import uvicorn
 
-    from podium.server import create_app
+    from podium.server import create_app, stop_streams
     from podium.worker import Worker
 
     class _Server(uvicorn.Server):
@@ -60,6 +60,7 @@ async def _serve(url: str, host: str, port: int, options: ServerSettings, worker
             served.add_done_callback(lambda _: stop.set())
             working = asyncio.create_task(running.run(stop)) if running else None
             await stop.wait()
+            stop_streams(app)  # open event streams end, so the server's wait for them does
             server.should_exit = True
             await served
             if working is not None:

@@ -2,6 +2,6 @@
 problems (``problems``), callers are bearer tokens with roles (``security``),
 the routes live in ``app``."""
 
-from podium.server.app import MAX_BODY, ServerSettings, create_app
+from podium.server.app import MAX_BODY, ServerSettings, create_app, stop_streams
 
-__all__ = ["MAX_BODY", "ServerSettings", "create_app"]
+__all__ = ["MAX_BODY", "ServerSettings", "create_app", "stop_streams"]

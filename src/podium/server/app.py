@@ -4,8 +4,9 @@ health, over one ``Runtime`` (its store and its dispatcher)."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field, replace
-from typing import Annotated, Any, Literal
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Request, Response
 from pydantic import BaseModel, Field
@@ -13,20 +14,21 @@ from pydantic import BaseModel, Field
 from podium import Runtime
 from podium._version import __version__
 from podium.dsl.graph import build_graph
-from podium.engine.secret_refs import displayed
 from podium.events.cloudevents import InvalidEvent, parse_http
 from podium.events.ingest import ingest
-from podium.records import definition_json, entry_json, waiting_for_json
+from podium.records import definition_json, waiting_for_json
 from podium.server.dashboard import mount_dashboard
-from podium.server.operations import Operations, shown
-from podium.server.problems import ApiProblem, BodyLimit, install
+from podium.server.filters import NO_NUL, WORKFLOW_PATTERN
+from podium.server.instances import instance_routes
+from podium.server.operations import Operations, nul_at, shown
+from podium.server.problems import PROBLEM_RESPONSES, ApiProblem, BodyLimit, install
 from podium.server.security import authorize
+from podium.server.streams import StreamSettings, stream_routes
 from podium.store import (
     CANCEL,
     ENDED,
     RESUME,
     SUSPEND,
-    InstanceQuery,
 )
 from podium.store._sqlstore import redact
 
@@ -34,23 +36,27 @@ log = logging.getLogger("podium.server")
 
 MAX_BODY = 10 * 1024 * 1024
 
-Status = Literal["pending", "running", "waiting", "suspended", "completed", "faulted", "cancelled"]
-
 
 @dataclass(frozen=True)
 class ServerSettings:
     """What ``podium serve`` was told: the tokens (``{token: role}``; empty: open),
-    the request body limit, the store's URL (shown without its password)."""
+    the request body limit, the store's URL (shown without its password), how
+    often live streams poll the store and ping their clients and how far back
+    they look for late commits (seconds; see ``streams.StreamSettings``)."""
 
     store_url: str
     tokens: dict[str, str] = field(default_factory=dict)
     max_body: int = MAX_BODY
+    stream_poll: float = 0.5
+    stream_ping: float = 15.0
+    stream_lookback: float = 2.0
 
 
 class StartRequest(BaseModel):
-    workflow: str = Field(description="namespace/name[:version] of a deployed definition")
+    workflow: str = Field(description="namespace/name[:version] of a deployed definition",
+                          pattern=WORKFLOW_PATTERN)
     input: Any = None
-    key: str | None = Field(default=None, description="idempotency key")
+    key: str | None = Field(default=None, description="idempotency key", pattern=NO_NUL)
 
 
 class RerunRequest(BaseModel):
@@ -71,6 +77,22 @@ def _document_text(body: bytes) -> str:
     return text if "\n" in text else text + "\n"
 
 
+# Bodies these routes read themselves: a workflow document (checked against the
+# DSL, with line numbers) and CloudEvents (checked against CloudEvents 1.0; binary
+# mode carries the attributes in ce-* headers instead).
+_DOCUMENT_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
+    "application/yaml": {"schema": {"type": "string"}},
+    "application/json": {"schema": {"type": "object"}},
+}}}
+_CLOUDEVENT = {"type": "object", "required": ["specversion", "id", "source", "type"],
+               "properties": {"specversion": {"const": "1.0"}, "id": {"type": "string"},
+                              "source": {"type": "string"}, "type": {"type": "string"}}}
+_EVENTS_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
+    "application/cloudevents+json": {"schema": _CLOUDEVENT},
+    "application/cloudevents-batch+json": {"schema": {"type": "array", "items": _CLOUDEVENT}},
+}}}
+
+
 async def _caller(request: Request) -> str:
     """The caller's identity for the audit trail, once the token allows the request."""
     settings: ServerSettings = request.app.state.podium_settings
@@ -80,8 +102,15 @@ async def _caller(request: Request) -> str:
 Caller = Annotated[str, Depends(_caller)]
 
 
-def _router(runtime: Runtime, settings: ServerSettings) -> APIRouter:
-    router = APIRouter(prefix="/api/v1", dependencies=[Depends(_caller)])
+async def _named(request: Request) -> None:
+    """No name or id in a path holds NUL (which PostgreSQL cannot even look up)."""
+    if any("\x00" in str(value) for value in request.path_params.values()):
+        raise ApiProblem(404, "no such resource: a name with NUL", "not-found")
+
+
+def _router(runtime: Runtime, settings: ServerSettings, streams: StreamSettings) -> APIRouter:
+    router = APIRouter(prefix="/api/v1", dependencies=[Depends(_caller), Depends(_named)],
+                       responses=PROBLEM_RESPONSES)
     operations = Operations(runtime)
     store = operations.store
     found = operations.found
@@ -93,7 +122,7 @@ def _router(runtime: Runtime, settings: ServerSettings) -> APIRouter:
 
     # definitions ---------------------------------------------------------------------
 
-    @router.post("/definitions", status_code=201)
+    @router.post("/definitions", status_code=201, openapi_extra=_DOCUMENT_BODY)
     async def deploy(request: Request, response: Response) -> dict[str, Any]:
         record, new = await operations.deploy(_document_text(await request.body()), "request")
         if not new:
@@ -137,24 +166,20 @@ def _router(runtime: Runtime, settings: ServerSettings) -> APIRouter:
 
     # instances -----------------------------------------------------------------------
 
+    # First: /instances/stream and /instances/bulk/... before /instances/{instance_id}.
+    router.include_router(stream_routes(operations, streams))
+    router.include_router(instance_routes(operations, _caller))
+
     @router.post("/instances", status_code=201)
     async def start(
         body: StartRequest, response: Response,
-        idempotency_key: Annotated[str | None, Header()] = None,
+        idempotency_key: Annotated[str | None, Header(pattern=NO_NUL)] = None,
     ) -> dict[str, Any]:
         key = body.key if body.key is not None else idempotency_key
         record, created = await operations.start(body.workflow, body.input, key)
         if not created:
             response.status_code = 200
         return shown(record)
-
-    @router.get("/instances")
-    async def instances(status: Status | None = None, limit: int = 100) -> list[dict[str, Any]]:
-        if not 1 <= limit <= 1000:
-            raise ApiProblem(422, "limit: between 1 and 1000", "invalid-request",
-                             field="query.limit")
-        listed = await store.list_instances(InstanceQuery(status=status, limit=limit))
-        return [shown(record) for record in listed]
 
     @router.get("/instances/{instance_id}")
     async def instance(instance_id: str) -> dict[str, Any]:
@@ -165,13 +190,6 @@ def _router(runtime: Runtime, settings: ServerSettings) -> APIRouter:
             if listening:
                 body["waitingFor"] = waiting_for_json(listening)
         return body
-
-    @router.get("/instances/{instance_id}/history")
-    async def history(instance_id: str) -> list[dict[str, Any]]:
-        await found(instance_id)
-        # Secret references show as ***: a history view never resolves them.
-        return [entry_json(replace(entry, data=displayed(entry.data)))
-                for entry in await store.read_journal(instance_id)]
 
     @router.post("/instances/{instance_id}/cancel")
     async def cancel(instance_id: str, by: Caller) -> dict[str, Any]:
@@ -206,10 +224,15 @@ def _router(runtime: Runtime, settings: ServerSettings) -> APIRouter:
 
     # events --------------------------------------------------------------------------
 
-    @router.post("/events", status_code=202)
+    @router.post("/events", status_code=202, openapi_extra=_EVENTS_BODY)
     async def events(request: Request) -> dict[str, Any]:
         try:
             parsed = parse_http(request.headers, await request.body())
+            for number, event in enumerate(parsed, start=1):
+                where = nul_at(event)
+                if where is not None:
+                    raise InvalidEvent(f"event {number}: {where}: text with NUL (U+0000) "
+                                       "cannot be stored")
             result = await ingest(store, parsed, "http", notify=runtime.dispatcher.notify)
         except InvalidEvent as exc:
             raise ApiProblem(400, str(exc), "invalid-event") from None
@@ -226,8 +249,18 @@ def create_app(runtime: Runtime, settings: ServerSettings) -> FastAPI:
         openapi_url="/api/v1/openapi.json", docs_url="/api/docs", redoc_url=None,
     )
     app.state.podium_settings = settings
+    streams = StreamSettings(poll=settings.stream_poll, ping=settings.stream_ping,
+                             lookback=timedelta(seconds=settings.stream_lookback))
+    app.state.podium_streams = streams
     install(app, settings.store_url)
-    app.include_router(_router(runtime, settings))
+    app.include_router(_router(runtime, settings, streams))
     mount_dashboard(app, runtime)
     app.add_middleware(BodyLimit, limit=settings.max_body)
     return app
+
+
+def stop_streams(app: FastAPI) -> None:
+    """End the app's live streams (the server is stopping: it waits for open
+    responses, and a stream would never end by itself)."""
+    streams: StreamSettings = app.state.podium_streams
+    streams.stopping.set()

@@ -4,13 +4,14 @@ raises an ``ApiProblem`` that says why it could not."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from podium import InvalidWorkflowError, Runtime, WorkflowError, load, recovery
 from podium.engine.secret_refs import displayed
-from podium.records import instance_json
+from podium.records import entry_json, instance_json
 from podium.registry import WorkflowName
 from podium.server.problems import ApiProblem
 from podium.store import (
@@ -18,21 +19,67 @@ from podium.store import (
     CANCELLED,
     ENDED,
     RESUME,
+    RETRY,
     SUSPEND,
     SUSPENDED,
     DefinitionConflict,
     DefinitionRecord,
+    InstanceQuery,
     InstanceRecord,
+    JournalEntry,
     Store,
 )
 
 log = logging.getLogger("podium.server")
+
+PURGE = "purge"
+BULK_ACTIONS = (CANCEL, RETRY, SUSPEND, RESUME, PURGE)
+# Single actions a bulk action runs at once: enough for group commit to batch
+# their writes, few enough to leave the store to everybody else.
+BULK_CONCURRENCY = 16
 
 
 def shown(record: InstanceRecord) -> dict[str, Any]:
     """An instance as the API shows it: its input is stored like journaled data,
     so secret references show as ``***``."""
     return instance_json(replace(record, input=displayed(record.input)))
+
+
+def shown_entry(entry: JournalEntry) -> dict[str, Any]:
+    """A history line as the API shows it: secret references as ``***``, never
+    resolved."""
+    return entry_json(replace(entry, data=displayed(entry.data)))
+
+
+@dataclass
+class BulkOutcome:
+    """What a bulk action did: how many instances the filter chose, the ids it
+    acted on, and why it could not act on the others."""
+
+    action: str
+    matched: int = 0
+    done: list[str] = field(default_factory=list)
+    failed: list[tuple[str, ApiProblem]] = field(default_factory=list)
+
+
+def nul_at(value: Any) -> str | None:
+    """The JSON pointer of the first string or key in ``value`` holding NUL
+    (U+0000), which PostgreSQL cannot store; None when there is none. The API
+    refuses such data on every store alike."""
+    stack: list[tuple[Any, str]] = [(value, "")]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, str) and "\x00" in item:
+            return path or "/"
+        if isinstance(item, dict):
+            for key, child in item.items():
+                where = f"{path}/{str(key).replace('~', '~0').replace('/', '~1')}"
+                if "\x00" in str(key):
+                    return where
+                stack.append((child, where))
+        elif isinstance(item, list):
+            stack.extend((child, f"{path}/{index}") for index, child in enumerate(item))
+    return None
 
 
 def invalid(exc: InvalidWorkflowError) -> ApiProblem:
@@ -86,6 +133,10 @@ class Operations:
         if name is None:
             raise ApiProblem(422, f"workflow {workflow!r} is not namespace/name[:version]",
                              "invalid-request", field=field)
+        where = nul_at(data)
+        if where is not None:
+            raise ApiProblem(400, f"the workflow input is refused: {where}: text with NUL "
+                             "(U+0000) cannot be stored", "invalid-input")
         try:
             definition = await self.runtime.registry.get(name.namespace, name.name, name.version)
         except WorkflowError as exc:
@@ -127,6 +178,57 @@ class Operations:
         log.info("%s retried %s", by, instance_id)
         self.runtime.dispatcher.notify()
         return retried
+
+    async def purge(self, instance_id: str, by: str) -> InstanceRecord:
+        """Delete an ended instance with its history, subscriptions and mailbox; the
+        record as it was. The log keeps who purged it: its history is gone."""
+        record = await self.found(instance_id)
+        if record.status not in ENDED:
+            raise ApiProblem(409, f"instance {instance_id} is {record.status}: only an ended "
+                             "instance can be purged (cancel it first)", "instance-active")
+        if not await self.store.purge_instances([instance_id]):
+            raise ApiProblem(409, f"instance {instance_id} changed meanwhile: nothing purged",
+                             "conflict")
+        log.info("%s purged %s (%s/%s:%s, %s)", by, instance_id, record.namespace, record.name,
+                 record.version, record.status)
+        return record
+
+    async def act(self, action: str, instance_id: str, by: str) -> InstanceRecord:
+        """One of ``BULK_ACTIONS`` on one instance."""
+        if action == RETRY:
+            return await self.retry(instance_id, by)
+        if action == PURGE:
+            return await self.purge(instance_id, by)
+        if action in (CANCEL, SUSPEND, RESUME):
+            return await self.control(instance_id, action, by)
+        raise ValueError(f"unknown action {action!r}")
+
+    async def bulk(self, action: str, query: InstanceQuery, by: str) -> BulkOutcome:
+        """``action`` on every instance ``query`` selects (at most ``query.limit``),
+        each as its single action does it (its history names ``by``); an instance
+        the action does not apply to is reported, and the others go on."""
+        if action not in BULK_ACTIONS:
+            raise ValueError(f"unknown action {action!r}")
+        chosen = await self.store.list_instances(query)
+        gate = asyncio.Semaphore(BULK_CONCURRENCY)
+
+        async def one(record: InstanceRecord) -> ApiProblem | None:
+            async with gate:
+                try:
+                    await self.act(action, record.id, by)
+                except ApiProblem as problem:
+                    return problem
+                return None
+
+        outcome = BulkOutcome(action, matched=len(chosen))
+        for record, problem in zip(chosen, await asyncio.gather(*map(one, chosen)), strict=True):
+            if problem is None:
+                outcome.done.append(record.id)
+            else:
+                outcome.failed.append((record.id, problem))
+        log.info("%s: bulk %s of %d instance(s): %d done, %d not", by, action, outcome.matched,
+                 len(outcome.done), len(outcome.failed))
+        return outcome
 
     async def rerun(self, instance_id: str, start: str, by: str,
                     key: str | None = None) -> tuple[InstanceRecord, bool]:

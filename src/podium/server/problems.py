@@ -5,6 +5,7 @@ one shape whatever went wrong, and nothing of the server's insides leaks."""
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -27,6 +28,22 @@ _TITLES = {
     415: "Unsupported Media Type", 422: "Unprocessable Content",
     500: "Internal Server Error", 503: "Service Unavailable",
 }
+
+
+# Every route may answer a problem: documented once, as the default response.
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {"default": {
+    "description": "a problem (RFC 7807): 400, 401, 403, 404, 409, 413, 422, 503",
+    "content": {MEDIA_TYPE: {"schema": {
+        "type": "object",
+        "required": ["type", "title", "status", "detail", "instance"],
+        "properties": {
+            "type": {"type": "string"}, "title": {"type": "string"},
+            "status": {"type": "integer"}, "detail": {"type": "string"},
+            "instance": {"type": "string"},
+            "field": {"type": "string", "description": "the request part at fault"},
+        },
+    }}},
+}}
 
 
 class ApiProblem(Exception):
@@ -61,6 +78,22 @@ def _field(location: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(str(part) for part in location)
 
 
+def _allowed(request: Request) -> str:
+    """The methods the OpenAPI document gives this path: Starlette's 405 names only
+    those of the first route it found (GET and POST of one path are two routes).
+    A literal path (``/instances/purge``) is its own resource, not an id of
+    ``/instances/{id}``: the templates with the fewest parameters count."""
+    path = request.scope.get("path", "")
+    found: list[tuple[int, list[str]]] = []
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, path):
+            found.append((template.count("{"), [m.upper() for m in operations]))
+    fewest = min((count for count, _ in found), default=0)
+    allowed = dict.fromkeys(m for count, methods in found if count == fewest for m in methods)
+    return ", ".join(sorted(allowed))
+
+
 def install(app: FastAPI, store_url: str) -> None:
     """Map every exception a request can raise to a problem response."""
 
@@ -76,13 +109,15 @@ def install(app: FastAPI, store_url: str) -> None:
                   for error in exc.errors()]
         first = errors[0] if errors else {"field": "body", "message": "invalid"}
         return problem_response(422, f"{first['field']}: {first['message']}", request.url.path,
-                                "invalid-request", errors=errors)
+                                "invalid-request", field=first["field"], errors=errors)
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, HTTPException)
         detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, "")
-        return problem_response(exc.status_code, detail, request.url.path,
-                                headers=dict(exc.headers or {}))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed(request)
+        return problem_response(exc.status_code, detail, request.url.path, headers=headers)
 
     async def store_failing(request: Request, exc: Exception) -> JSONResponse:
         log.warning("store error on %s %s: %s", request.method, request.url.path,

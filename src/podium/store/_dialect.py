@@ -49,6 +49,14 @@ class Dialect:
     # needs none: every write transaction starts with BEGIN IMMEDIATE).
     migration_lock: ClassVar[str | None] = None
 
+    def unindexed(self, column: str) -> str:
+        """``column`` as an ORDER BY term the planner will not read from an index.
+        SQLite cannot tell how selective ``updated_at > ?`` is and would rather walk
+        the whole ``created_at`` index to skip the sort; unary ``+`` makes it use the
+        ``updated_at`` index and sort the few rows found (PostgreSQL has no unary
+        plus for times, nor the need)."""
+        return f"+{column}"
+
     def sql(self, text: str) -> str:
         """``text`` with placeholders in this driver's style."""
         return text

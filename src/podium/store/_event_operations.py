@@ -273,13 +273,18 @@ async def consume(
         )
 
 
+async def purge_listeners(tx: Tx, instance_ids: Sequence[str]) -> None:
+    """The subscriptions and mailboxes (consumed or not) of purged instances."""
+    for chunk in _chunks(instance_ids):
+        for table in ("podium_subscriptions", "podium_deliveries"):
+            await tx.send(f"DELETE FROM {table} WHERE instance_id IN ({_marks(len(chunk))})", chunk)
+
+
 async def purge(tx: Tx, instance_ids: Sequence[str], received_before: Any) -> None:
     """The subscriptions and mailboxes of purged instances, and inbox events received
     before a time with their consumed deliveries (one not consumed yet is an event
     a live instance still waits to read: it carries its own copy and stays)."""
-    for chunk in _chunks(instance_ids):
-        for table in ("podium_subscriptions", "podium_deliveries"):
-            await tx.send(f"DELETE FROM {table} WHERE instance_id IN ({_marks(len(chunk))})", chunk)
+    await purge_listeners(tx, instance_ids)
     gone = await tx.fetch(
         "DELETE FROM podium_events WHERE received_at < ? RETURNING key", (received_before,)
     )

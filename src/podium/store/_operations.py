@@ -179,10 +179,13 @@ async def get_instance(tx: Tx, instance_id: str) -> InstanceRecord | None:
 
 async def list_instances(tx: Tx, query: InstanceQuery) -> list[InstanceRecord]:
     where, params = _instance_filters(tx.dialect, query)
+    # What changed since a time is a few rows of the updated_at index (live views
+    # poll it every second), however many instances there are.
+    order = "created_at" if query.updated_after is None else tx.dialect.unindexed("created_at")
     rows = await tx.fetch(
         f"SELECT {_INSTANCE_COLUMNS} FROM podium_instances"
         f"{' WHERE ' + ' AND '.join(where) if where else ''}"
-        " ORDER BY created_at DESC, id DESC LIMIT ?",
+        f" ORDER BY {order} DESC, id DESC LIMIT ?",
         [*params, query.limit],
     )
     return [_rows.instance_from(tx.dialect, row) for row in rows]
@@ -251,11 +254,19 @@ async def append_rows(tx: Tx, rows: list[Row]) -> None:
     await tx.send_many(_APPEND, [(row[0], row[0], *row[1:]) for row in rows])
 
 
-async def read_journal(tx: Tx, instance_id: str) -> list[JournalEntry]:
-    rows = await tx.fetch(
-        f"SELECT {_JOURNAL_COLUMNS} FROM podium_journal WHERE instance_id = ? ORDER BY seq",
-        (instance_id,),
-    )
+async def read_journal(
+    tx: Tx, instance_id: str, after_seq: int | None = None, limit: int | None = None
+) -> list[JournalEntry]:
+    sql = f"SELECT {_JOURNAL_COLUMNS} FROM podium_journal WHERE instance_id = ?"
+    params: list[Any] = [instance_id]
+    if after_seq is not None:
+        sql += " AND seq > ?"
+        params.append(after_seq)
+    sql += " ORDER BY seq"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    rows = await tx.fetch(sql, params)
     return [_rows.journal_from(tx.dialect, row) for row in rows]
 
 
@@ -509,6 +520,30 @@ async def request(
     return record
 
 
+async def purge_instances(tx: Tx, instance_ids: Sequence[str]) -> list[str]:
+    """Delete these instances, those of them that have ended, with their journals;
+    the ids of those deleted (an active one, or one gone already, is left out)."""
+    ids: list[str] = []
+    for start in range(0, len(instance_ids), _CHUNK):
+        chunk = list(instance_ids[start : start + _CHUNK])
+        gone = await tx.fetch(
+            f"DELETE FROM podium_instances WHERE id IN ({_marks(len(chunk))})"
+            f" AND status IN ({_ENDED}) RETURNING id",
+            chunk,
+        )
+        ids += [row[0] for row in gone]
+    await _delete_journals(tx, ids)
+    return ids
+
+
+async def _delete_journals(tx: Tx, instance_ids: Sequence[str]) -> None:
+    for start in range(0, len(instance_ids), _CHUNK):
+        chunk = instance_ids[start : start + _CHUNK]
+        await tx.send(
+            f"DELETE FROM podium_journal WHERE instance_id IN ({_marks(len(chunk))})", chunk
+        )
+
+
 async def purge(tx: Tx, ended_before: Any) -> list[str]:
     """Delete ended instances and their journals; the ids of those deleted."""
     # Instances first, then the journals of exactly those: deleting journals by the
@@ -518,9 +553,5 @@ async def purge(tx: Tx, ended_before: Any) -> list[str]:
         (ended_before,),
     )
     ids = [row[0] for row in gone]
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        await tx.send(
-            f"DELETE FROM podium_journal WHERE instance_id IN ({_marks(len(chunk))})", chunk
-        )
+    await _delete_journals(tx, ids)
     return ids

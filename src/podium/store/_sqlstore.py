@@ -164,9 +164,11 @@ class SQLStore(ABC):
         self._submit(Write(future, journal_rows=rows))
         await future
 
-    async def read_journal(self, instance_id: str) -> list[JournalEntry]:
+    async def read_journal(
+        self, instance_id: str, *, after_seq: int | None = None, limit: int | None = None
+    ) -> list[JournalEntry]:
         self._check_open()
-        return await self._read(lambda tx: ops.read_journal(tx, instance_id))
+        return await self._read(lambda tx: ops.read_journal(tx, instance_id, after_seq, limit))
 
     # leases and control -------------------------------------------------------------------
 
@@ -230,6 +232,18 @@ class SQLStore(ABC):
             ids = await ops.purge(tx, before)
             await event_ops.purge(tx, ids, before)
             return len(ids)
+
+        return await self._write(purge)
+
+    async def purge_instances(self, instance_ids: Sequence[str]) -> list[str]:
+        if not instance_ids:
+            return []
+        ids = list(dict.fromkeys(instance_ids))
+
+        async def purge(tx: Tx) -> list[str]:
+            gone = await ops.purge_instances(tx, ids)
+            await event_ops.purge_listeners(tx, gone)
+            return gone
 
         return await self._write(purge)
 

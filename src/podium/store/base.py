@@ -15,7 +15,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 # Instance status phases (dsl.md "Status Phases").
@@ -292,20 +292,25 @@ class InstanceStats:
     sampled_all: bool
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+# "<microseconds since 1970>~<id>": any text of this shape is a place in a
+# listing, so an API can describe its cursors exactly (a pattern) and accept
+# every one that matches.
+CURSOR_PATTERN = r"^[0-9]{1,17}~[^\u0000]+$"
+
+
 def page_cursor(record: InstanceRecord) -> str:
     """The cursor that continues a listing past ``record`` (``InstanceQuery.after``)."""
-    return f"{record.created_at.astimezone(UTC).isoformat(timespec='microseconds')}~{record.id}"
+    return f"{(record.created_at - _EPOCH) // _MICROSECOND}~{record.id}"
 
 
 def parse_cursor(text: str) -> tuple[datetime, str]:
     """``page_cursor``'s text back; ``ValueError`` when it is not one."""
     moment, _, instance_id = text.partition("~")
-    if not instance_id:
+    if not instance_id or not moment.isascii() or not moment.isdigit() or len(moment) > 17:
         raise ValueError("not a cursor of this listing")
-    parsed = datetime.fromisoformat(moment)
-    if parsed.tzinfo is None:
-        raise ValueError("not a cursor of this listing")
-    return parsed, instance_id
+    return _EPOCH + int(moment) * _MICROSECOND, instance_id
 
 
 def quarantined(record: InstanceRecord) -> bool:
@@ -377,8 +382,11 @@ class Store(Protocol):
     async def append(self, entries: Sequence[JournalEntry]) -> None:
         """Append to journals (group-committed; durable on return)."""
 
-    async def read_journal(self, instance_id: str) -> list[JournalEntry]:
-        """An instance's journal in append order."""
+    async def read_journal(
+        self, instance_id: str, *, after_seq: int | None = None, limit: int | None = None
+    ) -> list[JournalEntry]:
+        """An instance's journal in append order: the entries after ``after_seq``
+        (all when None), at most ``limit`` of them (all when None)."""
 
     # leases and control -------------------------------------------------------------------
 
@@ -453,6 +461,12 @@ class Store(Protocol):
     async def purge(self, ended_before: datetime) -> int:
         """Delete ended instances (and their journals, subscriptions and mailboxes)
         that ended before a time, and inbox events received before it."""
+
+    async def purge_instances(self, instance_ids: Sequence[str]) -> list[str]:
+        """Delete these instances, those of them that have ended, with their journals,
+        subscriptions and mailboxes, in one transaction; the ids deleted (one still
+        active, or unknown, is left as it is). Instances they started (subflows)
+        are instances of their own and stay."""
 
     # events (podium.events) ----------------------------------------------------------------
 

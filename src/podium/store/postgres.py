@@ -70,6 +70,9 @@ class PostgresDialect(Dialect):
     def sql(self, text: str) -> str:
         return _placeholders(text)
 
+    def unindexed(self, column: str) -> str:
+        return column
+
     def encode_json(self, text: str) -> Any:
         # Already serialized (strictly, by the caller): send the text as it is.
         return Jsonb(text, dumps=_verbatim)

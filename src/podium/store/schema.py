@@ -133,6 +133,10 @@ INSTANCES = Table(
         Index("podium_instances_created", ("created_at",)),
         Index("podium_instances_ended", ("ended_at",)),
         Index("podium_instances_parent", ("parent_id",)),
+        # the API's filters: one workflow's instances newest first (its dead letters:
+        # status and workflow), and what changed since a time (live views poll it)
+        Index("podium_instances_workflow_created", ("namespace", "name", "created_at")),
+        Index("podium_instances_updated", ("updated_at",)),
     ),
 )
 
@@ -278,9 +282,10 @@ def create_statements(dialect: Dialect, table: Table) -> list[str]:
     lines.extend(f"UNIQUE ({name})" for name in table.unique)
     body = ",\n  ".join(lines)
     statements = [f"CREATE TABLE IF NOT EXISTS {table.name} (\n  {body}\n)"]
-    statements.extend(
-        f"CREATE {'UNIQUE ' if index.unique else ''}INDEX IF NOT EXISTS {index.name}"
-        f" ON {table.name} ({', '.join(index.columns)})"
-        for index in table.indexes
-    )
+    statements.extend(create_index_statement(table, index) for index in table.indexes)
     return statements
+
+
+def create_index_statement(table: Table, index: Index) -> str:
+    return (f"CREATE {'UNIQUE ' if index.unique else ''}INDEX IF NOT EXISTS {index.name}"
+            f" ON {table.name} ({', '.join(index.columns)})")

@@ -206,11 +206,17 @@ def test_walk_through_the_dashboard(chromium: Path, served: Served) -> None:
             page.set_default_timeout(STEP_TIMEOUT_MS)
             page.on("dialog", answer)
             errors: list[str] = []
+            requested: list[str] = []
+            page.on("request", lambda request: requested.append(request.url))
             page.on("pageerror", lambda error: errors.append(str(error)))
             page.on("console", lambda message: errors.append(message.text)
                     if message.type == "error" else None)
             walk(page, served, failing)
             assert errors == [], errors
+            # live updates came over the API's server-sent events
+            streams = {url.split("?")[0] for url in requested if "/stream" in url}
+            assert f"{served.base}/api/v1/instances/stream" in streams
+            assert f"{served.base}/api/v1/instances/{failing}/stream" in streams
         finally:
             browser.close()
     # the only dialogs were the dashboard's own confirmations: the input's script never ran

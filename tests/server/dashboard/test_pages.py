@@ -173,6 +173,25 @@ async def test_bulk_actions_report_what_they_did(dashboard: Dashboard) -> None:
     assert elsewhere.headers["location"] == "/instances"  # never another site
 
 
+async def test_retry_every_faulted_instance_a_filter_selects(dashboard: Dashboard) -> None:
+    failed = [await dashboard.run({"id": str(n), "amount": -n}) for n in (1, 2, 3)]
+    other = await dashboard.run({}, SHOP.replace("name: order", "name: quote")
+                                .replace("${ .amount }", "-1"))
+    listed = (await dashboard.client.get("/instances?status=faulted&workflow=shop%2Forder"))
+    assert 'id="bulk-retry-all"' in listed.text
+    assert ('data-stream="/api/v1/instances/stream?status=faulted&amp;workflow=shop%2Forder"'
+            in listed.text)  # the rows follow the API's live stream of the same filter
+    response = await dashboard.client.post("/instances", data={
+        "csrf": csrf_of(listed.text), "all": "retry", "status": "faulted",
+        "workflow": "shop/order", "back": "/instances?status=faulted"})
+    assert response.status_code == 303
+    page = await dashboard.client.get(response.headers["location"])
+    assert "Retry: 3 of 3 instance(s)" in page.text
+    for record in failed:
+        assert (await dashboard.store.get_instance(record.id)).status == "pending"  # type: ignore[union-attr]
+    assert (await dashboard.store.get_instance(other.id)).status == "faulted"  # type: ignore[union-attr]
+
+
 async def test_rerun_from_a_task_starts_a_new_instance(dashboard: Dashboard) -> None:
     record = await dashboard.run({"id": "a", "amount": -1})
     token = await dashboard.csrf(f"/instances/{record.id}")
@@ -220,6 +239,8 @@ async def test_with_tokens_a_viewer_signs_in_and_only_looks(guarded: Dashboard) 
 
     # the API's reads accept the session (the pages' live streams); its writes do not
     assert (await client.get("/api/v1/instances")).status_code == 200
+    stream = await client.get(f"/api/v1/instances/{record.id}/stream")
+    assert stream.status_code == 200 and "event: end" in stream.text
     assert (await client.post(f"/api/v1/instances/{record.id}/retry")).status_code == 401
 
     out = await client.post("/logout", data={"csrf": csrf_of(page.text)})

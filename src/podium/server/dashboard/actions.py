@@ -21,14 +21,14 @@ from podium.server.dashboard._web import (
     set_session,
     tokens_of,
 )
+from podium.server.dashboard.listing import BULK_LIMIT, every, listing
 from podium.server.operations import Operations
 from podium.server.problems import ApiProblem
 from podium.server.security import session_caller
 from podium.server.sessions import COOKIE
-from podium.store import CANCEL, RESUME, SUSPEND
+from podium.store import CANCEL, RESUME, RETRY, SUSPEND
 
-CONTROL = {"cancel": CANCEL, "suspend": SUSPEND, "resume": RESUME}
-BULK_LIMIT = 500
+ACTIONS = (CANCEL, SUSPEND, RESUME, RETRY)
 
 
 def _local(target: str | None, default: str = "/") -> str:
@@ -43,10 +43,7 @@ def router(operations: Operations) -> APIRouter:
 
     async def act(instance_id: str, action: str, by: str) -> str:
         """Do ``action`` to one instance; what happened, in words."""
-        if action == "retry":
-            record = await operations.retry(instance_id, by)
-        else:
-            record = await operations.control(instance_id, CONTROL[action], by)
+        record = await operations.act(action, instance_id, by)
         return f"{instance_id} is {record.status}"
 
     @routes.post("/instances/{instance_id}/rerun", response_model=None)
@@ -67,7 +64,7 @@ def router(operations: Operations) -> APIRouter:
     async def instance_action(request: Request, instance_id: str, action: str) -> Response:
         who, _ = await acting(request)
         page = f"/instances/{instance_id}"
-        if action not in (*CONTROL, "retry"):
+        if action not in ACTIONS:
             return redirect(request, page, f"unknown action {action!r}", "error")
         try:
             done = await act(instance_id, action, who.identity)
@@ -77,23 +74,32 @@ def router(operations: Operations) -> APIRouter:
 
     @routes.post("/instances", response_model=None)
     async def bulk(request: Request) -> Response:
-        """An action on the instances ticked in the list."""
+        """An action on the instances ticked in the list, or (``all``) on every
+        instance the list's filters select."""
         who, form = await acting(request)
         back = _local(field(form, "back"), "/instances")
-        action = (form.get("action") or [""])[0]
-        ids = list(dict.fromkeys(form.get("id", [])))[:BULK_LIMIT]
-        if action not in (*CONTROL, "retry"):
+        everything = field(form, "all")
+        action = everything or field(form, "action") or ""
+        if action not in ACTIONS:
             return redirect(request, back, f"unknown action {action!r}", "error")
-        if not ids:
-            return redirect(request, back, "Tick the instances to act on first", "error")
-        done, refused = 0, []
-        for instance_id in ids:
-            try:
-                await act(instance_id, action, who.identity)
-                done += 1
-            except ApiProblem as problem:
-                refused.append(problem.detail)
-        message = f"{action.capitalize()}: {done} of {len(ids)} instance(s)"
+        if everything:
+            chosen = every(listing({name: values[0] for name, values in form.items()}),
+                           BULK_LIMIT)
+            outcome = await operations.bulk(action, chosen, who.identity)
+            done, matched = len(outcome.done), outcome.matched
+            refused = [problem.detail for _, problem in outcome.failed]
+        else:
+            ids = list(dict.fromkeys(form.get("id", [])))[:BULK_LIMIT]
+            if not ids:
+                return redirect(request, back, "Tick the instances to act on first", "error")
+            done, matched, refused = 0, len(ids), []
+            for instance_id in ids:
+                try:
+                    await act(instance_id, action, who.identity)
+                    done += 1
+                except ApiProblem as problem:
+                    refused.append(problem.detail)
+        message = f"{action.capitalize()}: {done} of {matched} instance(s)"
         if refused:
             message += f"; refused: {refused[0]}" + (
                 f" (and {len(refused) - 1} more)" if len(refused) > 1 else "")

@@ -18,6 +18,7 @@ from podium.server.dashboard import outcomes
 from podium.server.dashboard._web import caller, render
 from podium.server.dashboard.highlight import highlighted, source_text
 from podium.server.dashboard.layout import layout
+from podium.server.dashboard.listing import BULK_LIMIT, PAGE, listing
 from podium.server.dashboard.overview import WINDOWS, overview
 from podium.server.dashboard.timeline import timeline
 from podium.server.operations import Operations, shown
@@ -30,23 +31,12 @@ from podium.store import (
     InstanceQuery,
     InstanceRecord,
     page_cursor,
-    parse_cursor,
 )
 
-PAGE = 50
 JOURNAL_ROWS = 1000
-STATUSES = ("pending", "running", "waiting", "suspended", "completed", "faulted", "cancelled")
 TABS = (("", "All"), ("running", "Running"), ("waiting", "Waiting"),
         ("suspended", "Suspended"), ("faulted", "Faulted"), ("completed", "Completed"),
         ("cancelled", "Cancelled"))
-SINCE = {"": None, **WINDOWS}
-# What the list offers to do to the ticked instances, by the status it shows.
-BULK = {
-    "": ("retry", "suspend", "resume", "cancel"),
-    "pending": ("suspend", "cancel"), "running": ("suspend", "cancel"),
-    "waiting": ("suspend", "cancel"), "suspended": ("resume", "cancel"),
-    "faulted": ("retry",), "completed": (), "cancelled": (),
-}
 
 
 def router(operations: Operations) -> APIRouter:
@@ -62,47 +52,29 @@ def router(operations: Operations) -> APIRouter:
         return render(request, who, "overview.html", nav="overview",
                       view=overview(stats, window, now), windows=list(WINDOWS))
 
-    async def listing(request: Request) -> dict[str, Any]:
-        params = request.query_params
-        status = params.get("status", "")
-        workflow = params.get("workflow", "")
-        search = params.get("q", "").strip()
-        since = params.get("since", "")
-        namespace, _, name = workflow.partition("/")
-        try:
-            after = parse_cursor(params["cursor"]) if params.get("cursor") else None
-        except ValueError:
-            after = None
-        period = SINCE.get(since)
-        query = InstanceQuery(
-            status=status if status in STATUSES else None,
-            namespace=namespace or None, name=name or None, search=search or None,
-            created_after=datetime.now(UTC) - period if period else None,
-            after=after, limit=PAGE)
-        records = await store.list_instances(query)
-        filters = {"status": query.status or "", "workflow": workflow if name else "",
-                   "q": search, "since": since if period else ""}
-        kept = {key: value for key, value in filters.items() if value}
+    async def list_context(request: Request) -> dict[str, Any]:
+        found = listing(request.query_params)
+        records = await store.list_instances(found.query)
         return {
-            "instances": records, "filters": filters, "kept": kept,
-            "bulk": BULK[filters["status"]],
+            "instances": records, "filters": found.filters, "kept": found.kept,
+            "bulk": found.bulk, "stream": found.stream(), "bulk_limit": BULK_LIMIT,
             "next_cursor": page_cursor(records[-1]) if len(records) == PAGE else None,
-            "paged": after is not None,
+            "paged": found.query.after is not None,
         }
 
     @routes.get("/instances", response_class=HTMLResponse)
     async def instances_page(request: Request) -> HTMLResponse:
         who = caller(request)
-        context = await listing(request)
+        context = await list_context(request)
         workflows = sorted({(d.namespace, d.name) for d in await store.list_definitions()})
         return render(request, who, "instances.html", nav="instances", tabs=TABS,
-                      statuses=STATUSES, workflows=workflows, windows=list(WINDOWS), **context)
+                      workflows=workflows, windows=list(WINDOWS), **context)
 
     @routes.get("/instances/rows", response_class=HTMLResponse)
     async def instance_rows(request: Request) -> HTMLResponse:
         """The rows of the list as it stands (the page refreshes them live)."""
         who = caller(request)
-        return render(request, who, "_rows.html", **await listing(request))
+        return render(request, who, "_rows.html", **await list_context(request))
 
     @routes.get("/instances/{instance_id}", response_class=HTMLResponse)
     async def instance_page(request: Request, instance_id: str) -> HTMLResponse:
@@ -206,4 +178,7 @@ async def _instance(operations: Operations, record: InstanceRecord) -> dict[str,
             "retry": status == FAULTED,
         },
         "active": status not in ENDED,
+        # The API's live history of the instance, from the entries shown on.
+        "stream": f"/api/v1/instances/{record.id}/stream?after={entries[-1].seq or 0}"
+        if entries else f"/api/v1/instances/{record.id}/stream",
     }

@@ -67,14 +67,29 @@
       selection();
     }
     const ask = throttled(refresh, 400);
-    if (window.EventSource && rows.dataset.stream) {
-      const stream = new EventSource(rows.dataset.stream);
-      stream.addEventListener("instance", ask);
-      stream.onerror = () => liveState("reconnecting", "stale");
+    follow(rows.dataset.stream, ["instance"], ask, 3000);
+  }
+
+  // Server-sent events from the API when the browser has them, else (or once the
+  // stream is refused for good) polling every `every` ms; returns a stop function.
+  function follow(url, events, ask, every) {
+    let timer = null;
+    let stream = null;
+    const poll = () => { if (!timer) timer = setInterval(ask, every); };
+    if (window.EventSource && url) {
+      stream = new EventSource(url);
+      for (const name of events) stream.addEventListener(name, ask);
       stream.onopen = () => liveState("live", "on");
+      stream.onerror = () => {
+        if (stream.readyState === EventSource.CLOSED) { poll(); } else { liveState("reconnecting", "stale"); }
+      };
     } else {
-      setInterval(ask, 3000);
+      poll();
     }
+    return () => {
+      if (stream) stream.close();
+      if (timer) clearInterval(timer);
+    };
   }
 
   function selection() {
@@ -152,8 +167,7 @@
     const live = $("#live[data-live]");
     if (!live || live.dataset.active !== "true") return;
     let ended = false;
-    let stream = null;
-    let timer = null;
+    let stop = null;
     async function refresh() {
       if (ended) return;
       const open = new Set($$("#journal details[open]").map((item) => item.dataset.seq));
@@ -174,20 +188,13 @@
       if (["completed", "faulted", "cancelled"].includes(status)) {
         ended = true;
         liveState("ended", "off");
-        if (stream) stream.close();
-        if (timer) clearInterval(timer);
+        if (stop) stop();
       } else {
         liveState("live", "on");
       }
     }
     const ask = throttled(refresh, 300);
-    if (window.EventSource && live.dataset.stream) {
-      stream = new EventSource(live.dataset.stream);
-      for (const name of ["entry", "instance", "end"]) stream.addEventListener(name, ask);
-      stream.onerror = () => liveState("reconnecting", "stale");
-    } else {
-      timer = setInterval(ask, 1500);
-    }
+    stop = follow(live.dataset.stream, ["entry", "instance", "end"], ask, 1500);
   }
 
   document.addEventListener("DOMContentLoaded", () => {
