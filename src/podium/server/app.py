@@ -19,6 +19,7 @@ from podium.records import definition_json, entry_json, waiting_for_json
 from podium.server.operations import Operations, shown
 from podium.server.problems import ApiProblem, BodyLimit, install
 from podium.server.security import authorize
+from podium.server.telemetry import install_telemetry
 from podium.store import (
     CANCEL,
     ENDED,
@@ -194,5 +195,6 @@ def create_app(runtime: Runtime, settings: ServerSettings) -> FastAPI:
     app.state.podium_settings = settings
     install(app, settings.store_url)
     app.include_router(_router(runtime, settings))
+    install_telemetry(app, runtime)  # /metrics, and requests' trace context
     app.add_middleware(BodyLimit, limit=settings.max_body)
     return app

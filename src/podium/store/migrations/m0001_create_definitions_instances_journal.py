@@ -8,7 +8,7 @@ from podium.store._dialect import Dialect
 from podium.store.schema import DEFINITIONS, INSTANCES, JOURNAL, Table, create_statements
 
 # The columns later migrations added: this one creates the tables as they first were.
-_ADDED_LATER = {"resources", "crashes", "claimed_seq", "claimed_alone"}
+_ADDED_LATER = {"resources", "crashes", "claimed_seq", "claimed_alone", "trace_parent"}
 
 
 def _original(table: Table) -> Table:
