@@ -24,7 +24,7 @@ from podium.engine.errors import WorkflowError
 from podium.engine.execution import Execution, execute
 from podium.engine.host import Mailbox
 from podium.engine.journal import Journal
-from podium.engine.lifecycle import Lifecycle, Listener
+from podium.engine.lifecycle import Lifecycle, Listener, only
 from podium.engine.schemas import SchemaCache
 from podium.engine.secret_refs import SecretReferences
 from podium.engine.services import Services
@@ -135,10 +135,12 @@ class Runtime:
         # ...and every body it reads is bounded (podium.payloads).
         payloads.guard(self.services.http)
 
-    def add_listener(self, listener: Listener) -> None:
+    def add_listener(self, listener: Listener, types: Iterable[str] | None = None) -> None:
         """Send lifecycle events to ``listener`` too (secrets redacted, like every
-        listener's), from the instances created from now on."""
-        self.services.listeners.append(redacting(listener, self._redactor))
+        listener's), from the instances created from now on; only events of
+        ``types`` if given (the others are not even built for it)."""
+        redacted = redacting(listener, self._redactor)
+        self.services.listeners.append(redacted if types is None else only(types, redacted))
 
     async def __aenter__(self) -> Runtime:
         return self

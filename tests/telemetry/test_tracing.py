@@ -58,7 +58,7 @@ async def test_a_run_and_its_tasks_are_spans_nested_as_the_tasks_are(spans: Span
         assert span.context.trace_id == run.context.trace_id
     assert inner.parent is not None and inner.parent.span_id == group.context.span_id
     assert attributes(inner) == {
-        "podium.instance.id": execution.id, "podium.workflow": "test/nested",
+        "podium.instance.id": execution.id,
         "podium.task.position": "/do/1/group/do/0/inner", "podium.task.kind": "set",
         "podium.status": "completed",
     }

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("podium.tasks")
 
-_Handler = Callable[["_RunState", CloudEvent], None]
+_Handler = Callable[["_RunState", CloudEvent, "str | None"], None]
 _attached: weakref.WeakKeyDictionary[Runtime, Telemetry] = weakref.WeakKeyDictionary()
 
 
@@ -88,17 +88,18 @@ class Telemetry:
         self._runtime: Runtime | None = None
         self._counted_at = -math.inf
         self._failures = 0
-        ended = self._task_ended
-        self._handlers: dict[str, _Handler] = {
-            f"{WORKFLOW}started.v1": self._workflow_started,
-            f"{WORKFLOW}completed.v1": functools.partial(self._workflow_ended, "completed"),
-            f"{WORKFLOW}faulted.v1": functools.partial(self._workflow_ended, "faulted"),
-            f"{WORKFLOW}cancelled.v1": functools.partial(self._workflow_ended, "cancelled"),
-            f"{TASK}started.v1": self._task_started,
-            f"{TASK}completed.v1": functools.partial(ended, "completed"),
-            f"{TASK}faulted.v1": functools.partial(ended, "faulted"),
-            f"{TASK}cancelled.v1": functools.partial(ended, "cancelled"),
-            f"{TASK}retried.v1": self._task_retried,
+        # The events it needs (the only ones built for it), each with its handler
+        # and the status it ends in (None: it ends nothing).
+        self._handlers: dict[str, tuple[_Handler, str | None]] = {
+            f"{WORKFLOW}started.v1": (self._workflow_started, None),
+            f"{WORKFLOW}completed.v1": (self._workflow_ended, "completed"),
+            f"{WORKFLOW}faulted.v1": (self._workflow_ended, "faulted"),
+            f"{WORKFLOW}cancelled.v1": (self._workflow_ended, "cancelled"),
+            f"{TASK}started.v1": (self._task_started, None),
+            f"{TASK}completed.v1": (self._task_ended, "completed"),
+            f"{TASK}faulted.v1": (self._task_ended, "faulted"),
+            f"{TASK}cancelled.v1": (self._task_ended, "cancelled"),
+            f"{TASK}retried.v1": (self._task_retried, None),
         }
 
     @classmethod
@@ -116,7 +117,7 @@ class Telemetry:
             raise ValueError("this runtime has its telemetry already (Telemetry.of)")
         _attached[runtime] = self
         self._runtime = runtime
-        runtime.add_listener(self.listen)
+        runtime.add_listener(self.listen, types=self._handlers)  # the events it counts
         runtime.report_error = self.metrics.engine_error
         held = keeper(runtime)
         self.metrics.gauges.leases = lambda: (len(held.held), held.failing_since is None)
@@ -156,9 +157,10 @@ class Telemetry:
             state = run.notes.get(self)
             if state is None:
                 state = self._begin(run)
-            handler = self._handlers.get(event["type"])
-            if handler is not None:
-                handler(state, event)
+            found = self._handlers.get(event["type"])
+            if found is not None:
+                handler, status = found
+                handler(state, event, status)
         except Exception:  # telemetry must never change what an instance does
             self._failures += 1
             if self._failures <= 10:
@@ -192,10 +194,11 @@ class Telemetry:
         self.tracing.end(state.span, status, state.error if status == "faulted" else None)
         self.tracing.restore(state.outer)
 
-    def _workflow_started(self, state: _RunState, event: CloudEvent) -> None:
+    def _workflow_started(self, state: _RunState, event: CloudEvent, _: str | None) -> None:
         self.metrics.instances_started(state.workflow, state.version).inc()
 
-    def _workflow_ended(self, status: str, state: _RunState, event: CloudEvent) -> None:
+    def _workflow_ended(self, state: _RunState, event: CloudEvent, status: str | None) -> None:
+        assert status is not None
         instance = state.run.instance
         seconds = max((datetime.now(UTC) - instance.started_at).total_seconds(), 0.0)
         self.metrics.instances(state.workflow, state.version, status).inc()
@@ -205,7 +208,7 @@ class Telemetry:
             if state.run.internal_error:
                 self.metrics.engine_error(INTERNAL_ERROR)
 
-    def _task_started(self, state: _RunState, event: CloudEvent) -> None:
+    def _task_started(self, state: _RunState, event: CloudEvent, _: str | None) -> None:
         task = CURRENT_TASK.get()
         if task is None:
             return
@@ -219,9 +222,9 @@ class Telemetry:
         if self.tracing is not None:
             mark.span, mark.outer = self._task_span(state, task, resumed=False)
 
-    def _task_ended(self, status: str, state: _RunState, event: CloudEvent) -> None:
+    def _task_ended(self, state: _RunState, event: CloudEvent, status: str | None) -> None:
         task = CURRENT_TASK.get()
-        if task is None:
+        if task is None or status is None:
             return
         mark = state.tasks.pop(task, None)
         if mark is None and not task.resumed:
@@ -245,16 +248,16 @@ class Telemetry:
             self.tracing.end(span, status, error)
             self.tracing.restore(outer)
 
-    def _task_retried(self, state: _RunState, event: CloudEvent) -> None:
+    def _task_retried(self, state: _RunState, event: CloudEvent, _: str | None) -> None:
         self.metrics.retries(state.workflow).inc()
         log.info("task %s is retried", event["data"].get("task"))
 
     def _task_span(self, state: _RunState, task: TaskRun, resumed: bool) -> tuple[Any, Any]:
         assert self.tracing is not None
         kind, protocol = kind_of(task.task)
+        # Few attributes: the SDK checks each one (the workflow is on the run's span).
         attributes: dict[str, Any] = {
             "podium.instance.id": state.run.instance.id,
-            "podium.workflow": state.workflow,
             "podium.task.position": task.position,
             "podium.task.kind": kind,
         }
