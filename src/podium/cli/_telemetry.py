@@ -52,7 +52,7 @@ TracesOption = Annotated[
 MetricsPortOption = Annotated[
     int | None,
     typer.Option(
-        "--metrics-port", metavar="PORT", min=0, max=65535, show_default="not served",
+        "--metrics-port", metavar="PORT", show_default="not served",
         help="Serve Prometheus metrics at http://HOST:PORT/metrics (no authentication).",
     ),
 ]
@@ -93,6 +93,8 @@ def metrics_socket(host: str, port: int | None) -> socket.socket | None:
     exits 2 before anything runs."""
     if port is None:
         return None
+    if not 0 <= port <= 65535:
+        usage_error(f"--metrics-port {port}: a port is between 0 and 65535")
     from podium.telemetry.endpoint import bind
 
     try:
