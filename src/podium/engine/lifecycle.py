@@ -139,7 +139,8 @@ class Lifecycle:
     __slots__ = ("_listeners", "_wanted", "enabled", "workflow")
 
     def __init__(self, listeners: list[Listener], workflow: str) -> None:
-        self._listeners = listeners
+        # Called as they are, without the mark of what they need (one call less).
+        self._listeners = [one.listener if isinstance(one, _Only) else one for one in listeners]
         self.enabled = bool(listeners)
         self._wanted = _wanted(listeners) if listeners else frozenset()
         self.workflow = workflow
