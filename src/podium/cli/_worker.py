@@ -100,10 +100,14 @@ async def event_bus(url: str | None, runtime: Runtime) -> AsyncIterator[NatsTran
 
 
 @contextlib.asynccontextmanager
-async def metrics_served(runtime: Runtime, provider: TracerProvider | None,
-                         sock: socket.socket | None) -> AsyncIterator[None]:
-    """The runtime's telemetry (metrics, and spans with a provider), its metrics
-    served on ``sock`` (``--metrics-port``) if given."""
+async def observed(runtime: Runtime, provider: TracerProvider | None,
+                   sock: socket.socket | None, log_json: bool) -> AsyncIterator[None]:
+    """The runtime's telemetry, only when something uses it (it costs CPU per task:
+    docs/operations.md): metrics served on ``sock`` (``--metrics-port``), spans
+    with a provider, task lines with JSON logs."""
+    if sock is None and provider is None and not log_json:
+        yield
+        return
     telemetry = attach(runtime, provider)
     if sock is None:
         yield
@@ -120,6 +124,7 @@ async def _work(
     url: str, concurrency: int, worker_id: str, lease: float, retention: timedelta | None,
     options: Settings, stall: float | None, max_crashes: int,
     provider: TracerProvider | None = None, sock: socket.socket | None = None,
+    log_json: bool = False,
 ) -> None:
     problems = await quick_check(url)
     if problems:
@@ -131,7 +136,7 @@ async def _work(
                  worker_id, scrub(url, url), concurrency, lease)
         worker = Worker(runtime, concurrency=concurrency, retention=retention,
                         max_crashes=max_crashes)
-        async with (metrics_served(runtime, provider, sock),
+        async with (observed(runtime, provider, sock, log_json),
                     event_bus(options.events, runtime), stall_watchdog(stall),
                     stop_on_signals(log.info) as stop):
             await worker.run(stop)  # once stopped, it releases what it holds
@@ -217,7 +222,7 @@ def work(
         with logging_to_stderr(chosen, traced=provider is not None):
             run_async(
                 _work(url, concurrency, worker_id or default_worker_id(), lease, kept, options,
-                      stall_seconds, max_crashes, provider, sock),
+                      stall_seconds, max_crashes, provider, sock, chosen == "json"),
                 url,
             )
     finally:
