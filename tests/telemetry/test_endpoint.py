@@ -119,3 +119,42 @@ def test_bad_telemetry_options_exit_2(tmp_path: Path) -> None:
         port = taken.getsockname()[1]
         code, _, stderr = invoke("worker", "--store", store, "--metrics-port", str(port))
     assert code == 2 and f"--metrics-port {port} on 127.0.0.1:" in stderr
+
+
+def test_serve_counts_what_its_worker_runs_and_logs_json_lines(tmp_path: Path) -> None:
+    port = free_port()
+    server = spawn("serve", "--store", f"sqlite:///{tmp_path / 'podium.db'}", "--port", str(port),
+                   "--log-format", "json")
+    base = f"http://127.0.0.1:{port}"
+
+    def health() -> bool:
+        try:
+            return httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    try:
+        eventually(health, what="the API to answer")
+        assert httpx.post(f"{base}/api/v1/definitions", content=GREET).status_code == 201
+        started = httpx.post(f"{base}/api/v1/instances", json={"workflow": "test/greet"})
+        instance_id = started.json()["id"]
+
+        def counted() -> Scraped | None:
+            scraped = Scraped(httpx.get(f"{base}/metrics", timeout=2).text)
+            done = scraped.value("podium_workflow_instances_total", workflow="test/greet",
+                                 version="1.0.0", status="completed")
+            return scraped if done == 1 else None
+
+        scraped = eventually(counted, what="the instance to be counted")
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            _, stderr = server.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            raise
+    assert server.returncode == 0, stderr
+    assert scraped.value("podium_instance_start_delay_seconds_count", workflow="test/greet") == 1
+    lines = [json.loads(line) for line in stderr.splitlines()]
+    assert any(line.get("instance_id") == instance_id and line["workflow"] == "test/greet"
+               and line["message"].startswith("completed") for line in lines), lines

@@ -40,7 +40,7 @@ log = logging.getLogger("podium.cli.serve")
 
 
 async def _serve(url: str, host: str, port: int, options: ServerSettings, worker: bool,
-                 provider: TracerProvider | None = None) -> None:
+                 provider: TracerProvider | None = None, log_json: bool = False) -> None:
     # Imported here: `podium --version` and the other commands need no web stack.
     import uvicorn
 
@@ -62,8 +62,11 @@ async def _serve(url: str, host: str, port: int, options: ServerSettings, worker
     async with opened_runtime(url, worker_id=worker_id) as runtime:
         attach(runtime, provider)  # before the app, which serves its /metrics
         app = create_app(runtime, options)
-        server = _Server(uvicorn.Config(app, host=host, port=port, lifespan="off",
-                                        log_level="info", access_log=False))
+        # JSON logs: uvicorn's lines go through podium's handler (logging_to_stderr).
+        config = uvicorn.Config(app, host=host, port=port, lifespan="off", log_level="info",
+                                access_log=False,
+                                log_config=None if log_json else uvicorn.config.LOGGING_CONFIG)
+        server = _Server(config)
         log.info("serving http://%s:%d/api/v1 over %s%s", host, port, scrub(url, url),
                  f" with worker {worker_id}" if worker else " (no worker)")
         running = Worker(runtime) if worker else None
@@ -128,7 +131,8 @@ def serve(
     chosen = log_format(log_as)
     provider = tracer_provider(traces)
     try:
-        with logging_to_stderr(chosen, traced=provider is not None):
-            run_async(_serve(url, host, port, options, not no_worker, provider), url)
+        with logging_to_stderr(chosen, traced=provider is not None, also=("uvicorn",)):
+            run_async(_serve(url, host, port, options, not no_worker, provider,
+                             chosen == "json"), url)
     finally:
         shutdown(provider)

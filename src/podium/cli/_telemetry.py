@@ -110,9 +110,9 @@ def attach(runtime: Runtime, provider: TracerProvider | None) -> Telemetry:
 
 
 @contextlib.contextmanager
-def logging_to_stderr(chosen: str, traced: bool) -> Iterator[None]:
+def logging_to_stderr(chosen: str, traced: bool, also: tuple[str, ...] = ()) -> Iterator[None]:
     """Podium's log lines (INFO and above) on stderr, as text or JSON, while the
-    command runs; spans are flushed at its end."""
+    command runs; in JSON, those of the loggers named ``also`` (uvicorn's) too."""
     handler = logging.StreamHandler(sys.stderr)
     if chosen == "json":
         from podium.telemetry.logs import JsonFormatter
@@ -120,15 +120,18 @@ def logging_to_stderr(chosen: str, traced: bool) -> Iterator[None]:
         handler.setFormatter(JsonFormatter(trace_ids=traced))
     else:
         handler.setFormatter(UtcFormatter("%(asctime)s %(message)s"))
-    logger = logging.getLogger("podium")
-    level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
+    names = ("podium", *also) if chosen == "json" else ("podium",)
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
     try:
         yield
     finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.removeHandler(handler)
+            logger.setLevel(level)
 
 
 def shutdown(provider: TracerProvider | None) -> None:
