@@ -219,7 +219,7 @@ def work(
     provider = tracer_provider(traces)
     sock = metrics_socket(metrics_host, metrics_port)
     try:
-        with logging_to_stderr(chosen, traced=provider is not None):
+        with logging_to_stderr(chosen, traced=provider is not None, also=("uvicorn",)):
             run_async(
                 _work(url, concurrency, worker_id or default_worker_id(), lease, kept, options,
                       stall_seconds, max_crashes, provider, sock, chosen == "json"),

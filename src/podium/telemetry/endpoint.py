@@ -76,8 +76,9 @@ async def serving(telemetry: Telemetry, sock: socket.socket) -> AsyncIterator[No
         def capture_signals(self) -> Iterator[None]:
             yield  # the worker's own handlers stop it
 
+    # Its warnings go to the "uvicorn" logger, formatted by whoever configured logging.
     server = _Server(uvicorn.Config(metrics_app(telemetry), lifespan="off", log_level="warning",
-                                    access_log=False))
+                                    access_log=False, log_config=None))
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         yield
