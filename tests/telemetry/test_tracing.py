@@ -259,3 +259,39 @@ async def test_a_started_instance_in_a_span_continues_it(spans: Spans) -> None:
         await asyncio.sleep(0)
     run = spans.one("workflow test/nested")
     assert run.parent is not None and run.parent.span_id == caller.get_span_context().span_id
+
+
+BRANCHES = document("branches", """\
+  - both:
+      fork:
+        branches:
+          - left:
+              wait: PT1S
+          - right:
+              wait: PT1S
+  - after:
+      set: {done: true}
+""")
+
+
+async def test_a_replayed_run_nests_its_fork_branches_under_its_own_span(
+    store_url: str, store: Store, spans: Spans
+) -> None:
+    async with runtime_on(store_url, "w1") as runtime:
+        Telemetry(tracer_provider=spans.provider).attach(runtime)
+        definition = await runtime.registry.get(*await _deploy(runtime, BRANCHES))
+        record, _ = await runtime.create_instance(definition, {})
+        async with working(runtime, park_after=0.2):
+            assert (await ended(store, record.id)).status == "completed"
+    first, second = spans.named("workflow test/branches")
+    assert attributes(second)["podium.instance.resumed"] is True
+    # Both branches' waits finish in the second run, each in a task of its own.
+    finished = [span for span in spans.finished()
+                if span.context.trace_id == second.context.trace_id
+                and span.start_time >= second.start_time and span.name != second.name]
+    assert {span.name for span in finished} == {
+        "/do/0/both/fork/branches/0/left", "/do/0/both/fork/branches/1/right", "/do/0/both",
+        "/do/1/after"}
+    for span in finished:
+        assert span.parent is not None and span.parent.span_id == second.context.span_id
+    assert first.context.trace_id != second.context.trace_id  # no parent: a trace per run

@@ -91,6 +91,10 @@ class Telemetry:
         # The events it needs (the only ones built for it), each with its handler
         # and the status it ends in (None: it ends nothing).
         self._handlers: dict[str, tuple[_Handler, str | None]] = {
+            # A run's first event (a replay announces no start, only `running`):
+            # its span begins there, in the run's own context, not in a fork
+            # branch's whose task happens to announce first.
+            f"{WORKFLOW}status-changed.v1": (self._workflow_status, None),
             f"{WORKFLOW}started.v1": (self._workflow_started, None),
             f"{WORKFLOW}completed.v1": (self._workflow_ended, "completed"),
             f"{WORKFLOW}faulted.v1": (self._workflow_ended, "faulted"),
@@ -149,7 +153,7 @@ class Telemetry:
     # the lifecycle listener ----------------------------------------------------------------
 
     def listen(self, event: CloudEvent) -> None:
-        """A lifecycle listener (``Runtime(listeners=...)``, or ``attach``)."""
+        """The lifecycle listener ``attach`` registers."""
         run = CURRENT_RUN.get()
         if run is None:
             return  # not inside a run: a suspension asked from outside, say
@@ -193,6 +197,9 @@ class Telemetry:
         state.tasks.clear()
         self.tracing.end(state.span, status, state.error if status == "faulted" else None)
         self.tracing.restore(state.outer)
+
+    def _workflow_status(self, state: _RunState, event: CloudEvent, _: str | None) -> None:
+        pass  # listen() began the run's state, which is all this event is for
 
     def _workflow_started(self, state: _RunState, event: CloudEvent, _: str | None) -> None:
         self.metrics.instances_started(state.workflow, state.version).inc()
