@@ -108,3 +108,25 @@ async def test_while_tracing_lines_carry_the_span(json_lines: Lines, spans: Span
     for line, span in zip(faulted, fails, strict=True):
         assert line["trace_id"] == f"{span.context.trace_id:032x}"
         assert line["span_id"] == f"{span.context.span_id:016x}"
+
+
+async def test_a_secret_in_a_fault_is_not_logged(json_lines: Lines) -> None:
+    leaky = """\
+document: {dsl: '1.0.3', namespace: test, name: leaky, version: '1.0.0'}
+use:
+  secrets: [apiKey]
+do:
+  - fail:
+      raise:
+        error:
+          type: https://example.com/oops
+          status: 400
+          detail: ${ "the key was " + $secrets.apiKey }
+"""
+    async with Runtime(secrets={"apiKey": "s3cr3t-value-42"}) as runtime:
+        Telemetry().attach(runtime)
+        assert (await runtime.execute(leaky)).status == "faulted"
+    text = json_lines.stream.getvalue()
+    assert "s3cr3t-value-42" not in text
+    [line] = [line for line in json_lines.parsed() if line["logger"] == "podium.tasks"]
+    assert line["message"] == "task /do/0/fail faulted: Bad Request: the key was ***"
