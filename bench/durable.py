@@ -14,7 +14,9 @@ checked afterwards: it completed, and its journal (``store.read_journal``) has a
 ``task.completed`` entry for each of its steps.
 
 Without ``--store`` the store is a new SQLite file in a temporary directory,
-deleted at the end.
+deleted at the end. ``--telemetry metrics`` attaches ``podium.telemetry`` to the
+measured runtime (as ``podium serve`` and ``podium worker`` do), ``--telemetry
+traces`` with spans too (exported to nowhere, after the SDK's batch queue).
 """
 
 from __future__ import annotations
@@ -199,6 +201,37 @@ def _report(text: str, out: str | None) -> None:
         Path(out).write_text(text)
 
 
+@contextlib.asynccontextmanager
+async def observed(runtime: Runtime, telemetry: str) -> AsyncIterator[None]:
+    """``--telemetry``: none, metrics, or metrics and spans (exported nowhere)."""
+    if telemetry == "off":
+        yield
+        return
+    from podium.telemetry import Telemetry
+
+    provider = None
+    if telemetry == "traces":
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import (
+            BatchSpanProcessor,
+            SpanExporter,
+            SpanExportResult,
+        )
+
+        class Nowhere(SpanExporter):
+            def export(self, spans: Any) -> SpanExportResult:
+                return SpanExportResult.SUCCESS
+
+        provider = TracerProvider()
+        provider.add_span_processor(BatchSpanProcessor(Nowhere()))
+    Telemetry(tracer_provider=provider).attach(runtime)
+    try:
+        yield
+    finally:
+        if provider is not None:
+            provider.shutdown()
+
+
 # workloads ----------------------------------------------------------------------------
 
 
@@ -207,7 +240,7 @@ async def sequential(
 ) -> dict[str, Any]:
     """W1, W3: one workflow at a time; the latency of each."""
     definition = podium.load(spec.workload.document)
-    async with Runtime(store=store) as runtime:
+    async with Runtime(store=store) as runtime, observed(runtime, args.telemetry):
 
         async def once() -> tuple[str, float]:
             begin = time.perf_counter()
@@ -235,7 +268,7 @@ async def sequential(
 async def concurrent(store: Store, spec: Durable, args: argparse.Namespace) -> dict[str, Any]:
     """W2 in this process: ``--workflows`` starts at once, then their results."""
     definition = podium.load(spec.workload.document)
-    async with Runtime(store=store) as runtime:
+    async with Runtime(store=store) as runtime, observed(runtime, args.telemetry):
 
         async def once() -> tuple[str, float]:
             begin = time.perf_counter()
@@ -375,6 +408,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         "description": spec.workload.description,
         "store": redact(url),
         "durability": guarantee,
+        "telemetry": args.telemetry,
         **result,
         "python": platform.python_version(),
         "podium": podium.__version__,
@@ -407,6 +441,9 @@ def main(argv: Sequence[str]) -> None:
     parser.add_argument("--profile-out", metavar="FILE",
                         help="write the profile report here (.prof/.pstats: cProfile data;"
                         " with --workers: FILE.0, FILE.1, ...)")
+    parser.add_argument("--telemetry", choices=("off", "metrics", "traces"), default="off",
+                        help="attach podium.telemetry to the measured runtime (in this"
+                        " process): metrics, or metrics and spans (default: off)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     if args.runs < 1 or args.workflows < 1 or args.warmup < 0 or args.workers < 0:

@@ -22,7 +22,10 @@ LAYERS: dict[str, int] = {
     # surfaces; ``podium`` is the package's __init__, the public API over the runtime.
     "podium": 5, "cli": 5, "server": 5, "records": 5,
     # the host: runs instances and starts them for tasks (the Host protocol).
-    "runtime": 4, "worker": 4, "registry": 4, "scheduling": 4, "recovery": 4,
+    # ``telemetry`` observes it from beside it (a lifecycle listener, the error
+    # reports of runtime and worker): only the surfaces wire it in.
+    "runtime": 4, "worker": 4, "registry": 4, "scheduling": 4, "telemetry": 4,
+    "recovery": 4,
     # the engine and what its tasks do. ``deployment`` sits here, not with the
     # registry that calls it: it knows function documents (``calls.function``)
     # and ``calls.grpc`` reads a deployed proto's imports from it. ``resources``
@@ -34,9 +37,10 @@ LAYERS: dict[str, int] = {
     "dsl": 2, "expressions": 2, "store": 2, "events": 2,
     # leaves that the layer above uses too: the error shape (expressions raise
     # it), limits, the operator's settings and the egress policy they parse,
-    # payload parsing, secret sources, resource guards, versions.
+    # payload parsing, secret sources, resource guards, versions, the trace
+    # context instances continue.
     "errors": 1, "limits": 1, "config": 1, "egress": 1, "payloads": 1, "secrets": 1,
-    "guards": 1, "semver": 1, "_version": 1,
+    "guards": 1, "semver": 1, "_version": 1, "tracecontext": 1,
 }
 
 # (importer, imported) pairs allowed although they go up, each with its reason.

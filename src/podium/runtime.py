@@ -6,7 +6,7 @@ import asyncio
 import functools
 import os
 import socket
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 from ulid import ULID
 
-from podium import egress, payloads
+from podium import egress, payloads, tracecontext
 from podium._version import __version__
 from podium.config import Settings
 from podium.dsl import Definition, load
@@ -24,7 +24,7 @@ from podium.engine.errors import WorkflowError
 from podium.engine.execution import Execution, execute
 from podium.engine.host import Mailbox
 from podium.engine.journal import Journal
-from podium.engine.lifecycle import Lifecycle, Listener
+from podium.engine.lifecycle import Lifecycle, Listener, only
 from podium.engine.schemas import SchemaCache
 from podium.engine.secret_refs import SecretReferences
 from podium.engine.services import Services
@@ -52,6 +52,10 @@ from podium.store.base import (
 )
 
 WorkflowSource = Definition | str | Path | Mapping[str, Any]
+
+# What the host meets that no lifecycle event tells, by kind (``podium.worker``:
+# ``store``, ``lease_lost``, ``internal``, ``quarantined``): for whoever counts them.
+ErrorReporter = Callable[[str], None]
 
 # Sane client defaults: a slow service should not hang a workflow forever;
 # task and workflow timeouts bound calls further.
@@ -105,6 +109,7 @@ class Runtime:
         self.forwarders = [LifecycleForwarder(sink_from_url(url))
                            for url in settings.lifecycle_sinks]
         listeners = [*listeners, *self.forwarders]
+        self._redactor = secret_store.redactor
         self.services = Services(
             http=http_client or httpx.AsyncClient(timeout=HTTP_TIMEOUT),
             bus=bus or InProcessBus(),
@@ -115,6 +120,8 @@ class Runtime:
             sandbox=Sandbox(timeout=settings.expression_timeout),
         )
         self.services.host = self
+        # Told of errors outside instances (podium.telemetry counts them); none by default.
+        self.report_error: ErrorReporter = _unreported
         self._subflows: set[asyncio.Task[Execution]] = set()  # unawaited, in memory
         # Listeners: matched in memory without a store, else by the dispatcher.
         self.matcher = Matcher(Evaluator("strict", self.services.sandbox))
@@ -127,6 +134,13 @@ class Runtime:
         egress.guard(self.services.http, settings)
         # ...and every body it reads is bounded (podium.payloads).
         payloads.guard(self.services.http)
+
+    def add_listener(self, listener: Listener, types: Iterable[str] | None = None) -> None:
+        """Send lifecycle events to ``listener`` too (secrets redacted, like every
+        listener's), from the instances created from now on; only events of
+        ``types`` if given (the others are not even built for it)."""
+        redacted = redacting(listener, self._redactor)
+        self.services.listeners.append(redacted if types is None else only(types, redacted))
 
     async def __aenter__(self) -> Runtime:
         return self
@@ -175,6 +189,7 @@ class Runtime:
         data = _checked_input(input if input is not None else {})
         if self.store is None:
             instance = self.instance(definition, data, str(ULID()).lower())
+            instance.trace_parent = tracecontext.current()
             return Handle(instance, asyncio.ensure_future(execute(instance)), runtime=self)
         record, created = await self.create_instance(definition, data, key=key, owned=True)
         if not created:
@@ -242,6 +257,7 @@ class Runtime:
             ),
             parent_id=parent[0] if parent else None,
             parent_position=parent[1] if parent else None,
+            trace_parent=tracecontext.current(),
         )
         return await store.create_instance(record)
 
@@ -262,6 +278,8 @@ class Runtime:
         data = journal.resolve(record.input, "the input of this instance", "/")
         instance = self.instance(definition, data, record.id)
         instance.started_at = record.started_at or instance.started_at
+        instance.created_at = record.created_at
+        instance.trace_parent = record.trace_parent
         instance.journal = journal
         instance.unload_when_suspended = True
         return instance
@@ -364,6 +382,7 @@ class Runtime:
         definition = await self.registry.get(namespace, name, version)
         if self.store is None:
             child = self.instance(definition, input, f"{parent.id}.{len(self._subflows)}")
+            child.trace_parent = tracecontext.current()
             if not await_:
                 task = asyncio.ensure_future(execute(child))
                 self._subflows.add(task)
@@ -420,6 +439,10 @@ class Runtime:
             task.cancel()
             await asyncio.wait([task])
             raise
+
+
+def _unreported(kind: str) -> None:
+    pass
 
 
 def _checked_input(data: Any) -> Any:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import os
 import socket
@@ -40,6 +41,7 @@ from podium.engine.execution import Execution, execute, internal_error
 from podium.engine.journal import FAULTED as TASK_FAULTED
 from podium.engine.journal import HistoryFull, JournalUnavailable
 from podium.engine.lifecycle import utc_iso
+from podium.engine.scope import WORKING_ON
 from podium.engine.state import Instance
 from podium.limits import MAX_CRASHES
 from podium.scheduling import Scheduler
@@ -85,6 +87,13 @@ SHUTDOWN_GRACE_SECONDS = 5.0
 # PostgreSQL restart, a full disk), before it gives up with the store's error.
 STORE_PATIENCE_SECONDS = 60.0
 
+# Errors outside instances, by kind, told to ``Runtime.report_error`` (podium.telemetry
+# counts them): a store operation failed, a lease was lost to another worker, an
+# unexpected exception escaped the engine, an instance was quarantined.
+STORE_ERROR, LEASE_LOST, INTERNAL_ERROR, QUARANTINE = (
+    "store", "lease_lost", "internal", "quarantined"
+)
+
 
 @dataclass
 class _Held:
@@ -113,7 +122,9 @@ class LeaseKeeper:
         lease_until = time.monotonic() + self.runtime.lease_seconds
         held = self.held[instance.id] = _Held(instance, task, lease_until)
         if self._task is None or self._task.done():
-            self._task = asyncio.ensure_future(self._renew_forever())
+            # Its own context: not that of the instance it happened to start for.
+            self._task = asyncio.get_running_loop().create_task(
+                self._renew_forever(), context=contextvars.Context())
         return held
 
     def drop(self, instance_id: str) -> None:
@@ -144,6 +155,7 @@ class LeaseKeeper:
         try:
             records = await store.renew(runtime.worker_id, runtime.lease_seconds)
         except StoreError as exc:
+            runtime.report_error(STORE_ERROR)
             # Try again before the leases run out; the worker decides when to give up.
             if self.failing_since is None:
                 self.failing_since = asked
@@ -159,6 +171,7 @@ class LeaseKeeper:
             if record is None and held.ending:
                 continue
             if record is None:
+                runtime.report_error(LEASE_LOST)
                 log.warning("lost the lease of %s; stopping it here", instance_id)
                 held.releasing = True
                 held.task.cancel()
@@ -242,6 +255,7 @@ async def run_durable(runtime: Runtime, instance: Instance, record: InstanceReco
                            lambda: store.release(runtime.worker_id, record.id))
             raise cause from None
         except Exception as exc:
+            runtime.report_error(INTERNAL_ERROR)
             log.exception("internal error running %s", record.id)
             execution = Execution(record.id, FAULTED, error=internal_error(exc, "/"))
         if execution.status == SUSPENDED:
@@ -340,11 +354,13 @@ async def _persist(
                 log.info("recorded the %s of %s after all", what, instance_id)
             return True
         except LeaseLost:
+            runtime.report_error(LEASE_LOST)
             # Another worker took the instance (our lease ran out): its replay
             # decides the outcome, from the same journal.
             log.warning("lease of %s was lost before its %s was recorded", instance_id, what)
             return False
         except StoreError as exc:
+            runtime.report_error(STORE_ERROR)
             now = time.monotonic()
             if not exc.transient:  # corrupt, closed: trying again changes nothing
                 log.warning("could not record the %s of %s (%s); another worker resumes it by"
@@ -506,6 +522,7 @@ class Worker:
         return min(max(self.poll_seconds, 1.0), self.runtime.lease_seconds / 3)
 
     def _store_failed(self, exc: StoreError) -> None:
+        self.runtime.report_error(STORE_ERROR)
         now = time.monotonic()
         if not exc.transient:
             raise exc  # corrupt, or missing tables: waiting will not mend it
@@ -614,6 +631,8 @@ class Worker:
         """Run one claimed instance and log how it went. Never raises but
         ``CancelledError`` (no "Task exception was never retrieved")."""
         what = f"{record.id} {record.namespace}/{record.name}:{record.version}"
+        # Every line logged meanwhile names the instance (JSON logs: podium.telemetry).
+        WORKING_ON.set((record.id, f"{record.namespace}/{record.name}"))
         try:
             if record.crashes >= self.max_crashes:
                 return await self._quarantine(record, what)
@@ -622,8 +641,10 @@ class Worker:
             log.info("%s %s", "released" if self._stopping else "cancelled", what)
             raise
         except StoreError as exc:
+            self.runtime.report_error(STORE_ERROR)
             log.warning("released %s: the store failed: %s", what, exc)
         except Exception:
+            self.runtime.report_error(INTERNAL_ERROR)
             log.exception("internal error running %s", what)
         return None
 
@@ -644,6 +665,7 @@ class Worker:
         except StoreError:
             raise
         except Exception as exc:  # the definition is gone or broken: fault, do not loop
+            runtime.report_error(INTERNAL_ERROR)
             log.exception("cannot resume %s", what)
             error = exc if isinstance(exc, WorkflowError) else WorkflowError.runtime(str(exc))
             await runtime._store().release(
@@ -670,6 +692,7 @@ class Worker:
         """Fault an instance that keeps stopping its worker, instead of running it
         (and losing another worker to it). The crash count stays: it is what marks
         the instance quarantined, until ``podium instances retry``."""
+        self.runtime.report_error(QUARANTINE)
         error = quarantine_error(record.crashes)
         line = _line(self.runtime, record.id, QUARANTINED, crashes=record.crashes,
                      limit=self.max_crashes)

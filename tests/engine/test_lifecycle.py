@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
-from tests.engine.harness import ERRORS, TASK, WORKFLOW, execute, of_type, problem
+from podium import Runtime
+from tests.engine.harness import ERRORS, TASK, WORKFLOW, execute, of_type, problem, workflow
 
 TWO_TASKS = """
 do:
@@ -195,3 +197,43 @@ async def test_nested_task_events_nest_inside_their_parent() -> None:
         ("task.completed", "/do/0/outer/do/0/inner"),
         ("task.completed", "/do/0/outer"),
     ]
+
+
+# Listeners that need some types only ---------------------------------------------------
+
+STARTED, COMPLETED = f"{TASK}started.v1", f"{TASK}completed.v1"
+
+
+async def test_events_no_listener_needs_are_not_built() -> None:
+    picky: list[dict[str, Any]] = []
+    async with Runtime() as runtime:
+        runtime.add_listener(picky.append, types=[STARTED, COMPLETED])
+        await runtime.run(workflow(TWO_TASKS))
+    assert [(e["type"], e["data"]["task"]) for e in picky] == [
+        (STARTED, "/do/0/first"), (COMPLETED, "/do/0/first"),
+        (STARTED, "/do/1/second"), (COMPLETED, "/do/1/second"),
+    ]
+
+
+async def test_a_listener_of_every_type_still_gets_every_event() -> None:
+    picky: list[dict[str, Any]] = []
+    every: list[dict[str, Any]] = []
+    async with Runtime(listeners=[every.append]) as runtime:
+        runtime.add_listener(picky.append, types=[STARTED])
+        await runtime.run(workflow(TWO_TASKS))
+    assert _without_status_changes(every) == [
+        "workflow.started", "task.created", "task.started", "task.completed",
+        "task.created", "task.started", "task.completed", "workflow.completed",
+    ]
+    assert picky == every  # what is built goes to every listener
+
+
+async def test_event_ids_are_unique_and_the_time_is_the_moment_the_data_gives() -> None:
+    _, events = await execute(TWO_TASKS)
+    ids = [e["id"] for e in events]
+    assert len(set(ids)) == len(ids)
+    assert all(re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}",
+                            i) for i in ids)
+    for event in events:
+        at = next(v for k, v in event["data"].items() if k.endswith("At"))
+        assert event["time"] == at and _is_datetime(at)

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.text import Text
@@ -48,11 +48,15 @@ from podium.cli._output import (
 from podium.cli._progress import Progress
 from podium.cli._session import opened_runtime, run_async
 from podium.cli._signals import stop_on_signals
+from podium.cli._telemetry import TracesOption, attach, shutdown, tracer_provider
 from podium.cli._worker import StallLimitOption, stall_limit
 from podium.config import Settings
 from podium.engine.lifecycle import Listener
 from podium.guards import STALL_LIMIT_SECONDS, stall_watchdog
 from podium.store import DefinitionConflict, store_url
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
 
 RunStoreOption = Annotated[
     str | None,
@@ -70,20 +74,25 @@ class _Interrupted:
 
 
 async def _in_memory(
-    definition: Definition, data: Any, listeners: list[Listener], options: Settings
+    definition: Definition, data: Any, listeners: list[Listener], options: Settings,
+    provider: TracerProvider | None = None,
 ) -> Execution:
     async with Runtime(listeners=listeners, settings=options) as runtime:
+        if provider is not None:
+            attach(runtime, provider)
         return await runtime.execute(definition, data)
 
 
 async def _recorded(
     url: str, definition: Definition, data: Any, listeners: list[Listener], options: Settings,
-    stall: float | None,
+    stall: float | None, provider: TracerProvider | None = None,
 ) -> Execution | _Interrupted:
     async with (
         stall_watchdog(stall),
         opened_runtime(url, listeners=listeners, settings=options) as runtime,
     ):
+        if provider is not None:
+            attach(runtime, provider)
         try:
             handle = await runtime.start(definition, data)
         except InvalidWorkflowError as exc:  # a file resource that cannot be read
@@ -132,6 +141,7 @@ def run(
     allow_files: AllowFilesOption = None,
     lifecycle_sink: LifecycleSinkOption = None,
     stall: StallLimitOption = f"{STALL_LIMIT_SECONDS:g}",
+    traces: TracesOption = None,
 ) -> None:
     """Run a workflow to its end.
 
@@ -153,20 +163,23 @@ def run(
                        soft_wrap=True, highlight=False, markup=False)
     options = settings(allow_run, allow_hosts, allow_files, lifecycle_sinks=lifecycle_sink)
     listeners: list[Listener] = [Progress(stderr())] if verbose else []
+    provider = tracer_provider(traces)
     with _sink_warnings():
-        if store is None:
-            try:
-                outcome: Execution | _Interrupted = asyncio.run(
-                    _in_memory(definition, data, listeners, options)
-                )
-            except KeyboardInterrupt:
-                stderr().print(Text("interrupted", style="yellow"))
-                raise typer.Exit(EXIT_INTERRUPTED) from None
-        else:
-            url = store_url(store)
-            outcome = run_async(
-                _recorded(url, definition, data, listeners, options, stall_limit(stall)), url
-            )
+        try:
+            if store is None:
+                try:
+                    outcome: Execution | _Interrupted = asyncio.run(
+                        _in_memory(definition, data, listeners, options, provider)
+                    )
+                except KeyboardInterrupt:
+                    stderr().print(Text("interrupted", style="yellow"))
+                    raise typer.Exit(EXIT_INTERRUPTED) from None
+            else:
+                url = store_url(store)
+                outcome = run_async(_recorded(url, definition, data, listeners, options,
+                                              stall_limit(stall), provider), url)
+        finally:
+            shutdown(provider)
     _report(outcome)
 
 

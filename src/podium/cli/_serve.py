@@ -17,19 +17,30 @@ from podium.cli._arguments import StoreOption
 from podium.cli._output import usage_error
 from podium.cli._session import opened_runtime, run_async, scrub
 from podium.cli._signals import stop_on_signals
-from podium.cli._worker import _log_to_stderr
+from podium.cli._telemetry import (
+    LogFormatOption,
+    TracesOption,
+    attach,
+    log_format,
+    logging_to_stderr,
+    shutdown,
+    tracer_provider,
+)
 from podium.guards import parse_size
 from podium.runtime import default_worker_id
 from podium.store import StoreError, store_url
 from podium.store.check import quick_check
 
 if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
+
     from podium.server import ServerSettings
 
 log = logging.getLogger("podium.cli.serve")
 
 
-async def _serve(url: str, host: str, port: int, options: ServerSettings, worker: bool) -> None:
+async def _serve(url: str, host: str, port: int, options: ServerSettings, worker: bool,
+                 provider: TracerProvider | None = None, log_json: bool = False) -> None:
     # Imported here: `podium --version` and the other commands need no web stack.
     import uvicorn
 
@@ -49,9 +60,13 @@ async def _serve(url: str, host: str, port: int, options: ServerSettings, worker
         raise StoreError(f"the store is corrupt: {problems[0]} (`podium store check` says more)")
     worker_id = default_worker_id()
     async with opened_runtime(url, worker_id=worker_id) as runtime:
+        attach(runtime, provider)  # before the app, which serves its /metrics
         app = create_app(runtime, options)
-        server = _Server(uvicorn.Config(app, host=host, port=port, lifespan="off",
-                                        log_level="info", access_log=False))
+        # JSON logs: uvicorn's lines go through podium's handler (logging_to_stderr).
+        config = uvicorn.Config(app, host=host, port=port, lifespan="off", log_level="info",
+                                access_log=False,
+                                log_config=None if log_json else uvicorn.config.LOGGING_CONFIG)
+        server = _Server(config)
         log.info("serving http://%s:%d/api/v1 over %s%s", host, port, scrub(url, url),
                  f" with worker {worker_id}" if worker else " (no worker)")
         running = Worker(runtime) if worker else None
@@ -88,11 +103,14 @@ def serve(
     max_body: Annotated[
         str, typer.Option("--max-body", metavar="SIZE", help="Largest request body (413 above).")
     ] = "10M",
+    log_as: LogFormatOption = "text",
+    traces: TracesOption = None,
 ) -> None:
     """Serve the REST API (/api/v1) with an embedded worker until SIGTERM or SIGINT.
 
     Without any token (PODIUM_API_TOKENS, --tokens) the API is open to anyone who
     can connect, so it binds only a loopback address; another --host exits 2.
+    Prometheus metrics are at /metrics (a viewer token reads them).
     """
     from podium.server import ServerSettings
     from podium.server.security import is_loopback, load_tokens
@@ -111,11 +129,11 @@ def serve(
         usage_error(f"--max-body {max_body!r}: {exc}")
     url = store_url(store)
     options = ServerSettings(store_url=url, tokens=known, max_body=limit)
-    logger = logging.getLogger("podium")
-    level, handler = logger.level, _log_to_stderr()
-    logger.setLevel(logging.INFO)
+    chosen = log_format(log_as)
+    provider = tracer_provider(traces)
     try:
-        run_async(_serve(url, host, port, options, not no_worker), url)
+        with logging_to_stderr(chosen, traced=provider is not None, also=("uvicorn",)):
+            run_async(_serve(url, host, port, options, not no_worker, provider,
+                             chosen == "json"), url)
     finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
+        shutdown(provider)

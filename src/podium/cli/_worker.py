@@ -5,11 +5,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import sys
-import time
+import socket
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -23,9 +22,21 @@ from podium.cli._arguments import (
     parse_duration,
     settings,
 )
-from podium.cli._output import printable, usage_error
+from podium.cli._output import usage_error
 from podium.cli._session import opened_runtime, run_async, scrub
 from podium.cli._signals import stop_on_signals
+from podium.cli._telemetry import (
+    LogFormatOption,
+    MetricsHostOption,
+    MetricsPortOption,
+    TracesOption,
+    attach,
+    log_format,
+    logging_to_stderr,
+    metrics_socket,
+    shutdown,
+    tracer_provider,
+)
 from podium.config import Settings
 from podium.events.bus import TransportError
 from podium.events.nats import NatsTransport
@@ -41,6 +52,9 @@ from podium.runtime import LEASE_SECONDS, Runtime, default_worker_id
 from podium.store import StoreError, store_url
 from podium.store.check import quick_check
 from podium.worker import Worker
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
 
 StallLimitOption = Annotated[
     str,
@@ -60,40 +74,6 @@ def stall_limit(text: str) -> float | None:
         usage_error(f"--stall-limit {text!r}: {exc}")
 
 log = logging.getLogger("podium.cli.worker")
-
-
-class _UtcFormatter(logging.Formatter):
-    """``2026-01-02T03:04:05.678Z message``, the level named when worse than info.
-    What a record carries from documents (a fault's title, say) is made printable:
-    its message stays one line, a traceback keeps its lines."""
-
-    def formatMessage(self, record: logging.LogRecord) -> str:
-        return printable(super().formatMessage(record))
-
-    def formatException(self, ei: Any) -> str:
-        return printable(super().formatException(ei), lines=True)
-
-    def formatStack(self, stack_info: str) -> str:
-        return printable(super().formatStack(stack_info), lines=True)
-
-    def format(self, record: logging.LogRecord) -> str:
-        text = super().format(record)
-        if record.levelno <= logging.INFO:
-            return text
-        stamp, _, rest = text.partition(" ")
-        return f"{stamp} {record.levelname.lower()}: {rest}"
-
-    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-        return f"{stamp}.{int(record.msecs):03d}Z"
-
-
-def _log_to_stderr() -> logging.Handler:
-    """Podium's log lines (these, and the worker's warnings) on stderr."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_UtcFormatter("%(asctime)s %(message)s"))
-    logging.getLogger("podium").addHandler(handler)
-    return handler
 
 
 @contextlib.asynccontextmanager
@@ -119,9 +99,32 @@ async def event_bus(url: str | None, runtime: Runtime) -> AsyncIterator[NatsTran
         usage_error(str(exc))
 
 
+@contextlib.asynccontextmanager
+async def observed(runtime: Runtime, provider: TracerProvider | None,
+                   sock: socket.socket | None, log_json: bool) -> AsyncIterator[None]:
+    """The runtime's telemetry, only when something uses it (it costs CPU per task:
+    docs/operations.md): metrics served on ``sock`` (``--metrics-port``), spans
+    with a provider, task lines with JSON logs."""
+    if sock is None and provider is None and not log_json:
+        yield
+        return
+    telemetry = attach(runtime, provider)
+    if sock is None:
+        yield
+        return
+    from podium.telemetry.endpoint import serving
+
+    host, port = sock.getsockname()[:2]
+    async with serving(telemetry, sock):
+        log.info("metrics at http://%s:%d/metrics", f"[{host}]" if ":" in host else host, port)
+        yield
+
+
 async def _work(
     url: str, concurrency: int, worker_id: str, lease: float, retention: timedelta | None,
     options: Settings, stall: float | None, max_crashes: int,
+    provider: TracerProvider | None = None, sock: socket.socket | None = None,
+    log_json: bool = False,
 ) -> None:
     problems = await quick_check(url)
     if problems:
@@ -133,7 +136,8 @@ async def _work(
                  worker_id, scrub(url, url), concurrency, lease)
         worker = Worker(runtime, concurrency=concurrency, retention=retention,
                         max_crashes=max_crashes)
-        async with (event_bus(options.events, runtime), stall_watchdog(stall),
+        async with (observed(runtime, provider, sock, log_json),
+                    event_bus(options.events, runtime), stall_watchdog(stall),
                     stop_on_signals(log.info) as stop):
             await worker.run(stop)  # once stopped, it releases what it holds
         if worker.abandoned:
@@ -189,13 +193,18 @@ def work(
                  "without making progress.",
         ),
     ] = MAX_CRASHES,
+    metrics_port: MetricsPortOption = None,
+    metrics_host: MetricsHostOption = "127.0.0.1",
+    log_as: LogFormatOption = "text",
+    traces: TracesOption = None,
 ) -> None:
     """Run instances until SIGTERM or SIGINT.
 
     Runs pending instances and resumes interrupted or due ones. On SIGTERM or
     SIGINT, stops taking work, releases what it holds (other workers resume it)
     and exits 0 within seconds; a second signal exits at once. Logs one line per
-    instance start and end on stderr. A store it cannot use: exit 2.
+    instance start and end on stderr (--log-format json: one JSON object per line).
+    A store it cannot use: exit 2.
     """
     url = store_url(store)
     options = settings(allow_run, allow_hosts, allow_files, events, lifecycle_sink)
@@ -206,15 +215,17 @@ def work(
             cap_memory(parse_size(max_memory))
         except ValueError as exc:
             usage_error(f"--max-memory {max_memory!r}: {exc}")
-    logger = logging.getLogger("podium")
-    level, handler = logger.level, _log_to_stderr()
-    logger.setLevel(logging.INFO)
+    chosen = log_format(log_as)
+    provider = tracer_provider(traces)
+    sock = metrics_socket(metrics_host, metrics_port)
     try:
-        run_async(
-            _work(url, concurrency, worker_id or default_worker_id(), lease, kept, options,
-                  stall_seconds, max_crashes),
-            url,
-        )
+        with logging_to_stderr(chosen, traced=provider is not None, also=("uvicorn",)):
+            run_async(
+                _work(url, concurrency, worker_id or default_worker_id(), lease, kept, options,
+                      stall_seconds, max_crashes, provider, sock, chosen == "json"),
+                url,
+            )
     finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
+        shutdown(provider)
+        if sock is not None:
+            sock.close()

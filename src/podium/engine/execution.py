@@ -11,6 +11,7 @@ from typing import Any
 from podium.engine.errors import RUNTIME, WorkflowError
 from podium.engine.journal import Parked
 from podium.engine.runner import FAILED_TASK, deadline, run_workflow, timeout_seconds
+from podium.engine.scope import CURRENT_RUN, Run
 from podium.engine.state import Instance
 from podium.store.base import StoreError
 
@@ -33,6 +34,16 @@ class Execution:
 async def execute(instance: Instance, resumed: bool = False) -> Execution:
     """Run an instance; a ``resumed`` one replays its journal and announces no new
     start. Cancellation propagates: the caller knows why it cancelled."""
+    run = Run(instance, resumed)
+    token = CURRENT_RUN.set(run)  # engine.scope: what observers know of this run
+    try:
+        return await _execute(instance, resumed, run)
+    finally:
+        CURRENT_RUN.reset(token)
+        run.exited()
+
+
+async def _execute(instance: Instance, resumed: bool, run: Run) -> Execution:
     lifecycle = instance.lifecycle
     document = instance.definition.model.document
     instance.status = "running"
@@ -96,6 +107,7 @@ async def execute(instance: Instance, resumed: bool = False) -> Execution:
         internal = internal_error(exc, where)
         instance.journal.redactor.redact_error(internal)
         instance.status = "faulted"
+        run.internal_error = True
         lifecycle.workflow_event("faulted", "faultedAt", "faulted", error=internal.to_dict())
         return Execution(instance.id, "faulted", error=internal)
     instance.status = "completed"

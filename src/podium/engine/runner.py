@@ -15,6 +15,7 @@ from podium.dsl import model as m
 from podium.dsl.durations import inline_seconds, iso_seconds
 from podium.engine.errors import WorkflowError
 from podium.engine.journal import COMPLETED, FAULTED, STARTED, TIMER, Parked
+from podium.engine.scope import CURRENT_TASK
 from podium.engine.state import Arguments, Instance, TaskRun
 from podium.limits import MAX_DURATION_SECONDS
 from podium.tasks import execute_kind
@@ -157,6 +158,17 @@ async def run_task(
     directive to follow next. ``position`` identifies this execution of the task
     in the journal (its reference plus iteration, attempt and visit marks)."""
     run = TaskRun(instance, name, task, reference, position, raw_input, local_vars)
+    token = CURRENT_TASK.set(run)  # engine.scope: the task its events are about
+    try:
+        return await _run_task(run)
+    finally:
+        CURRENT_TASK.reset(token)
+
+
+async def _run_task(run: TaskRun) -> tuple[Any, str]:
+    instance, name, task, reference, position, raw_input = (
+        run.instance, run.name, run.task, run.reference, run.position, run.raw_input
+    )
     lifecycle = instance.lifecycle
     journal = instance.journal
     evaluator = instance.evaluator

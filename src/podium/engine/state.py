@@ -47,6 +47,10 @@ class Instance:
     lifecycle: Lifecycle
     schemas: SchemaCache
     started_at: datetime = field(default_factory=utcnow)
+    # When it was recorded (None: when it started); the W3C traceparent of
+    # whoever started it (podium.tracecontext), for its runs' spans.
+    created_at: datetime | None = None
+    trace_parent: str | None = None
     context: Any = None
     status: str = "pending"
     input: Any = None

@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from podium import tracecontext
 from podium.errors import WorkflowError
 from podium.events import matching
 from podium.events.matching import Matcher, Received
@@ -135,7 +137,10 @@ class Dispatcher:
 
     def ensure_running(self) -> None:
         if self._task is None or self._task.done():
-            self._task = asyncio.ensure_future(self._run_forever())
+            # Its own context: often first asked for by a listening task, whose
+            # instance (its log fields, its span) is not the dispatcher's.
+            self._task = asyncio.get_running_loop().create_task(
+                self._run_forever(), context=contextvars.Context())
 
     async def aclose(self) -> None:
         task, self._task = self._task, None
@@ -306,9 +311,12 @@ class Dispatcher:
                         " start instances", namespace, name, event.key)
             return None
         try:
-            await self.start_scheduled(namespace, name, spec.get("version"),
-                                       [matching.read(e, read) for e in events],
-                                       f"{subscription.instance_id}:event:{event.key}")
+            # The instance continues the trace of the event that started it (the
+            # CloudEvents distributed tracing extension).
+            with tracecontext.incoming(event.event.get("traceparent")):
+                await self.start_scheduled(namespace, name, spec.get("version"),
+                                           [matching.read(e, read) for e in events],
+                                           f"{subscription.instance_id}:event:{event.key}")
         except WorkflowError as exc:
             # A start the definition refuses (its input schema, say) must not stop
             # the dispatch of every other event: dsl.md "Event-driven scheduling",

@@ -24,6 +24,7 @@ from podium.server.operations import Operations, nul_at, shown
 from podium.server.problems import PROBLEM_RESPONSES, ApiProblem, BodyLimit, install
 from podium.server.security import authorize
 from podium.server.streams import StreamSettings, stream_routes
+from podium.server.telemetry import install_telemetry
 from podium.store import (
     CANCEL,
     ENDED,
@@ -255,6 +256,7 @@ def create_app(runtime: Runtime, settings: ServerSettings) -> FastAPI:
     install(app, settings.store_url)
     app.include_router(_router(runtime, settings, streams))
     mount_dashboard(app, runtime)
+    install_telemetry(app, runtime)  # /metrics, and requests' trace context
     app.add_middleware(BodyLimit, limit=settings.max_body)
     return app
 

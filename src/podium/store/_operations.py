@@ -17,6 +17,7 @@ from podium.store import _rows
 from podium.store._batch import Row, Tx
 from podium.store._dialect import Dialect
 from podium.store.base import (
+    ACTIVE,
     CANCEL,
     CANCELLED,
     ENDED,
@@ -32,6 +33,7 @@ from podium.store.base import (
     SUSPEND,
     SUSPENDED,
     WAITING,
+    ActiveCounts,
     DefinitionConflict,
     DefinitionRecord,
     InstanceQuery,
@@ -434,6 +436,22 @@ async def _release_waking(
     )
     if history:
         await append_rows(tx, history)
+
+
+async def count_active(tx: Tx, now: Any) -> ActiveCounts:
+    # Only active rows: ended ones (most of the table, kept for the retention) are
+    # not read, and the status index finds the rest.
+    rows = await tx.fetch(
+        "SELECT status, COUNT(*), SUM(CASE WHEN lease_expires_at < ? THEN 1 ELSE 0 END)"
+        f" FROM podium_instances WHERE status IN ({_marks(len(ACTIVE))}) GROUP BY status",
+        (now, *ACTIVE),
+    )
+    statuses = dict.fromkeys(ACTIVE, 0)
+    expired = 0
+    for status, count, lapsed in rows:
+        statuses[status] = int(count)
+        expired += int(lapsed or 0)
+    return ActiveCounts(statuses, expired)
 
 
 async def owners(tx: Tx) -> list[str]:

@@ -23,6 +23,7 @@ from podium.store._batch import Op, Tx, Write
 from podium.store._dialect import Dialect, utc
 from podium.store.base import (
     COMMANDS,
+    ActiveCounts,
     DefinitionRecord,
     Delivery,
     EventRecord,
@@ -215,6 +216,11 @@ class SQLStore(ABC):
     async def owners(self) -> list[str]:
         self._check_open()
         return await self._read(ops.owners)
+
+    async def count_active(self, now: datetime) -> ActiveCounts:
+        self._check_open()
+        moment = self._time(now)
+        return await self._read(lambda tx: ops.count_active(tx, moment))
 
     async def request(
         self, instance_id: str, command: str, *, by: str | None = None

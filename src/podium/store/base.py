@@ -113,6 +113,7 @@ class InstanceRecord:
     crashes: int = 0  # worker stops without progress (see the quarantine in podium.worker)
     claimed_seq: int | None = None  # journal length at the last claim
     claimed_alone: int = 0  # 1: the last claim took it to run alone (a suspect)
+    trace_parent: str | None = None  # W3C traceparent its runs continue (podium.tracecontext)
 
 
 class Serialized(ABC):
@@ -214,6 +215,16 @@ class ScheduleRecord:
     last_due: datetime | None
     last_instance: str | None
     updated_at: datetime
+
+
+@dataclass(frozen=True)
+class ActiveCounts:
+    """How many instances are in each active status (every status of ``ACTIVE``
+    is a key), and how many of them an owner holds by a lease that ran out (its
+    worker died or stalls; another worker takes them over at its next claim)."""
+
+    statuses: dict[str, int]
+    expired_leases: int
 
 
 @dataclass(frozen=True)
@@ -445,6 +456,10 @@ class Store(Protocol):
 
     async def owners(self) -> list[str]:
         """The workers currently holding leases."""
+
+    async def count_active(self, now: datetime) -> ActiveCounts:
+        """Active instances by status, and those whose lease expired before ``now``
+        (one query, for metrics gauges: ``podium.telemetry``)."""
 
     async def request(
         self, instance_id: str, command: str, *, by: str | None = None

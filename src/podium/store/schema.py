@@ -121,6 +121,8 @@ INSTANCES = Table(
         # 1 when the last claim took it to run alone (a suspect, podium.worker):
         # only a crash of such a run is the instance's own.
         Column("claimed_alone", "integer", False, default="0"),
+        # The W3C traceparent of whoever started it: every run's span is its child.
+        _text("trace_parent"),
     ),
     primary_key=("id",),
     unique=("key",),

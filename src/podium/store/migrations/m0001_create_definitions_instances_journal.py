@@ -9,7 +9,7 @@ from podium.store.schema import DEFINITIONS, INSTANCES, JOURNAL, Table, create_s
 
 # The columns and indexes later migrations added: this one creates the tables as
 # they first were.
-_ADDED_LATER = {"resources", "crashes", "claimed_seq", "claimed_alone"}
+_ADDED_LATER = {"resources", "crashes", "claimed_seq", "claimed_alone", "trace_parent"}
 _INDEXED_LATER = {"podium_instances_workflow_created", "podium_instances_updated"}
 
 
