@@ -23,7 +23,7 @@ from podium.dsl.strict_json import payload_problem
 from podium.engine.errors import WorkflowError
 from podium.engine.execution import Execution, execute
 from podium.engine.host import Mailbox
-from podium.engine.journal import Journal
+from podium.engine.journal import RELEASED, Journal
 from podium.engine.lifecycle import Lifecycle, Listener, only
 from podium.engine.schemas import SchemaCache
 from podium.engine.secret_refs import SecretReferences
@@ -434,9 +434,10 @@ class Runtime:
                 return Execution(child.id, "cancelled")  # the child alone
             held = keeper(self).held
             theirs, ours = held.get(child.id), held.get(parent.id)
-            if ours is not None and theirs is not None and ours.releasing:
-                theirs.releasing = True
-            task.cancel()
+            releasing = ours is not None and theirs is not None and ours.releasing
+            if releasing:
+                theirs.releasing = True  # type: ignore[union-attr]
+            task.cancel(RELEASED if releasing else None)
             await asyncio.wait([task])
             raise
 

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from podium.engine.errors import RUNTIME, WorkflowError
 from podium.engine.execution import Execution, execute, internal_error
 from podium.engine.journal import FAULTED as TASK_FAULTED
-from podium.engine.journal import HistoryFull, JournalUnavailable
+from podium.engine.journal import RELEASED, HistoryFull, JournalUnavailable
 from podium.engine.lifecycle import utc_iso
 from podium.engine.scope import WORKING_ON
 from podium.engine.state import Instance
@@ -137,7 +137,7 @@ class LeaseKeeper:
         """Stop every held instance so that another worker continues it."""
         for held in self.held.values():
             held.releasing = True
-            held.task.cancel()
+            held.task.cancel(RELEASED)
 
     async def _renew_forever(self) -> None:
         interval = self.runtime.lease_seconds / 3
@@ -174,7 +174,7 @@ class LeaseKeeper:
                 runtime.report_error(LEASE_LOST)
                 log.warning("lost the lease of %s; stopping it here", instance_id)
                 held.releasing = True
-                held.task.cancel()
+                held.task.cancel(RELEASED)
                 continue
             held.lease_until = asked + runtime.lease_seconds
             if record.request == CANCEL:
@@ -502,7 +502,7 @@ class Worker:
         if not self.running:
             return
         for task in self.running.values():
-            task.cancel()  # also those claimed but not yet running (see _execute)
+            task.cancel(RELEASED)  # also those claimed but not yet running (see _execute)
         tasks = list(self.running.values())
         _, pending = await asyncio.wait(tasks, timeout=self.grace_seconds)
         if pending:

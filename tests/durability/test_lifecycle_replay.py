@@ -9,7 +9,14 @@ from typing import Any
 
 from podium import Runtime, load
 from podium.store import Store
-from tests.durability.helpers import ended, in_status, journaled, runtime_on, working
+from tests.durability.helpers import (
+    ended,
+    eventually,
+    in_status,
+    journaled,
+    runtime_on,
+    working,
+)
 
 # Every way a replay could announce again: a task replayed from its outcome, tasks
 # skipped by `if` before and after the parks, a retry whose delay parks, a faulted
@@ -116,3 +123,43 @@ async def test_an_instance_suspended_and_resumed_announces_each_task_once(
     )
     assert not reference - counts
     assert counts["workflow.started.v1", None] == 1
+
+
+LONG_WAIT = """
+document: {dsl: '1.0.3', namespace: lifecycle, name: long-wait, version: '1.0.0'}
+do:
+  - pause: {wait: {seconds: 30}}
+  - done: {set: {done: true}}
+"""
+
+
+async def test_an_instance_released_at_shutdown_is_not_announced_cancelled(
+    store_url: str, store: Store
+) -> None:
+    events: list[Event] = []
+    async with runtime_on(store_url, "worker-a", listeners=[events.append]) as runtime:
+        record, _ = await runtime.create_instance(load(LONG_WAIT), {})
+        async with working(runtime, park_after=60):  # held in memory, in its wait
+            await journaled(store, record.id, "timer", "/do/0/pause")
+        # Leaving the worker released it: another worker continues it by replay.
+    released = await store.get_instance(record.id)
+    assert released is not None and released.status != "cancelled" and released.owner is None
+    types = [event["type"] for event in events]
+    assert "io.serverlessworkflow.task.started.v1" in types
+    assert not [t for t in types if "cancelled" in t], types
+    statuses = [e["data"]["status"] for e in events if e["type"].endswith("status-changed.v1")]
+    assert "cancelled" not in statuses
+
+    # A cancellation asked for is announced, as before.
+    async def taken() -> bool:
+        current = await store.get_instance(record.id)
+        return current is not None and current.owner == "worker-b"
+
+    async with (
+        runtime_on(store_url, "worker-b", listeners=[events.append]) as second,
+        working(second, park_after=60),
+    ):
+        await eventually(taken)
+        await store.request(record.id, "cancel", by="test")
+        await ended(store, record.id)
+    assert "io.serverlessworkflow.workflow.cancelled.v1" in [e["type"] for e in events]

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from podium.engine.errors import RUNTIME, WorkflowError
-from podium.engine.journal import Parked
+from podium.engine.journal import Parked, released
 from podium.engine.runner import FAILED_TASK, deadline, run_workflow, timeout_seconds
 from podium.engine.scope import CURRENT_RUN, Run
 from podium.engine.state import Instance
@@ -91,9 +91,10 @@ async def _execute(instance: Instance, resumed: bool, run: Run) -> Execution:
         instance.status = parked.status
         lifecycle.workflow_status(parked.status)
         return Execution(instance.id, parked.status, wake_at=parked.wake_at)
-    except asyncio.CancelledError:
-        instance.status = "cancelled"
-        lifecycle.workflow_event("cancelled", "cancelledAt", "cancelled")
+    except asyncio.CancelledError as stop:
+        if not released(stop):  # stopped to run elsewhere: not the workflow's end
+            instance.status = "cancelled"
+            lifecycle.workflow_event("cancelled", "cancelledAt", "cancelled")
         raise
     except StoreError:
         # The store failed, not the workflow: the instance stays as it is

@@ -13,6 +13,7 @@ the original run, and no secret is stored in clear.
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -49,6 +50,17 @@ _REPLAYED = (COMPLETED, FAULTED, TIMER, EVENT_RECEIVED, EVENT_EMITTED)
 # iteration ``[3]``, an attempt ``@1``, a segment ``/do``, a timeout ``#timeout``,
 # an extension ``+/use/...``); ``~`` (a later visit) names a sibling instead.
 _NESTED = "#+/@["
+
+
+# The message a host cancels an instance's task with when it stops the instance to
+# be run elsewhere (a shutdown, a lost lease): no cancellation of the workflow, so
+# nothing announces one (``released``).
+RELEASED = "podium: released to run elsewhere"
+
+
+def released(stop: asyncio.CancelledError) -> bool:
+    """Whether ``stop`` leaves the instance to another run rather than cancelling it."""
+    return RELEASED in stop.args
 
 
 class Parked(BaseException):

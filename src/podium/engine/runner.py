@@ -14,7 +14,7 @@ from typing import Any, cast
 from podium.dsl import model as m
 from podium.dsl.durations import inline_seconds, iso_seconds
 from podium.engine.errors import WorkflowError
-from podium.engine.journal import COMPLETED, FAULTED, STARTED, TIMER, Parked
+from podium.engine.journal import COMPLETED, FAULTED, STARTED, TIMER, Parked, released
 from podium.engine.scope import CURRENT_TASK
 from podium.engine.state import Arguments, Instance, TaskRun
 from podium.limits import MAX_DURATION_SECONDS
@@ -241,8 +241,9 @@ async def _run_task(run: TaskRun) -> tuple[Any, str]:
             await journal.record(position, FAULTED, faulted)
         lifecycle.task_event("faulted", "faultedAt", reference, "faulted", error=error.to_dict())
         raise
-    except asyncio.CancelledError:
-        lifecycle.task_event("cancelled", "cancelledAt", reference, "cancelled")
+    except asyncio.CancelledError as stop:
+        if not released(stop):  # left to another run, the task is not cancelled
+            lifecycle.task_event("cancelled", "cancelledAt", reference, "cancelled")
         raise
     except Exception as exc:
         # Not a workflow's error (a bug, RecursionError, MemoryError, a library
