@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 from typer.testing import CliRunner
 
 from podium.cli import app
@@ -95,6 +96,29 @@ def eventually(check: Callable[[], Any], timeout: float = 15, what: str = "") ->
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what or check}")
         time.sleep(0.1)
+
+
+def serving(*args: str | Path) -> tuple[subprocess.Popen[str], str]:
+    """``podium serve ARGS`` in a fresh interpreter on a free port, once its API
+    answers: the process and its base URL (``http://127.0.0.1:PORT``)."""
+    from tests.support.nats_server import free_port
+
+    port = free_port()
+    server = spawn("serve", *args, "--port", str(port))
+    base = f"http://127.0.0.1:{port}"
+
+    def health() -> bool:
+        try:
+            return httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    try:
+        eventually(health, what="the API to answer")
+    except AssertionError:
+        server.kill()
+        raise
+    return server, base
 
 
 def instance(store: str, instance_id: str) -> dict[str, Any]:

@@ -11,26 +11,16 @@ from typing import Any
 
 import httpx
 
-from tests.cli.support import COMMAND, eventually, invoke, spawn
+from tests.cli.support import COMMAND, eventually, invoke, serving
 from tests.server.conftest import GREET
-from tests.support.nats_server import free_port
 
 
 def test_serve_runs_an_instance_with_its_worker_then_stops_on_sigterm(
     tmp_path: Path, store_url: str
 ) -> None:
-    port = free_port()
-    server = spawn("serve", "--store", store_url, "--port", str(port))
-    base = f"http://127.0.0.1:{port}/api/v1"
-
-    def health() -> bool:
-        try:
-            return httpx.get(f"{base}/health", timeout=1).status_code == 200
-        except httpx.TransportError:
-            return False
-
+    server, root = serving("--store", store_url)
+    base = f"{root}/api/v1"
     try:
-        eventually(health, what="the API to answer")
         assert httpx.post(f"{base}/definitions", content=GREET).status_code == 201
         started = httpx.post(f"{base}/instances", json={"workflow": "test/greet",
                                                         "input": {"x": 1}})
@@ -52,7 +42,7 @@ def test_serve_runs_an_instance_with_its_worker_then_stops_on_sigterm(
             raise
     assert server.returncode == 0, stderr
     assert "Traceback" not in stderr
-    assert f"serving http://127.0.0.1:{port}/api/v1" in stderr
+    assert f"serving {root}/api/v1" in stderr
 
 
 def test_an_open_api_on_a_public_address_is_refused(tmp_path: Path) -> None:
@@ -81,19 +71,9 @@ def test_the_cli_does_not_import_the_web_stack_until_serve() -> None:
 def test_sigterm_ends_open_event_streams_and_exits_0(tmp_path: Path) -> None:
     """An open stream never ends by itself: the server's stop ends it, so the
     process does not wait for its clients to leave."""
-    port = free_port()
-    server = spawn("serve", "--store", f"sqlite:///{tmp_path / 'p.db'}", "--port", str(port),
-                   "--no-worker")
-    base = f"http://127.0.0.1:{port}/api/v1"
-
-    def health() -> bool:
-        try:
-            return httpx.get(f"{base}/health", timeout=1).status_code == 200
-        except httpx.TransportError:
-            return False
-
+    server, root = serving("--store", f"sqlite:///{tmp_path / 'p.db'}", "--no-worker")
+    base = f"{root}/api/v1"
     try:
-        eventually(health, what="the API to answer")
         # A read timeout below the 15 s ping: a stream left open fails the test.
         with httpx.stream("GET", f"{base}/instances/stream", timeout=10) as stream:
             assert stream.status_code == 200

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from tests.cli.support import EXAMPLES, eventually, invoke, ok, spawn, status_is
+from tests.cli.support import EXAMPLES, eventually, invoke, ok, serving, spawn, status_is
 from tests.server.conftest import GREET, OPERATOR, TOKENS, VIEWER, auth, client_for
 from tests.support.nats_server import free_port
 from tests.telemetry.conftest import Scraped, labels
@@ -122,19 +122,9 @@ def test_bad_telemetry_options_exit_2(tmp_path: Path) -> None:
 
 
 def test_serve_counts_what_its_worker_runs_and_logs_json_lines(tmp_path: Path) -> None:
-    port = free_port()
-    server = spawn("serve", "--store", f"sqlite:///{tmp_path / 'podium.db'}", "--port", str(port),
-                   "--log-format", "json")
-    base = f"http://127.0.0.1:{port}"
-
-    def health() -> bool:
-        try:
-            return httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200
-        except httpx.TransportError:
-            return False
-
+    server, base = serving("--store", f"sqlite:///{tmp_path / 'podium.db'}",
+                           "--log-format", "json")
     try:
-        eventually(health, what="the API to answer")
         assert httpx.post(f"{base}/api/v1/definitions", content=GREET).status_code == 201
         started = httpx.post(f"{base}/api/v1/instances", json={"workflow": "test/greet"})
         instance_id = started.json()["id"]
