@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -96,6 +97,18 @@ def eventually(check: Callable[[], Any], timeout: float = 15, what: str = "") ->
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what or check}")
         time.sleep(0.1)
+
+
+def stop(process: subprocess.Popen[str], timeout: float = 10) -> str:
+    """SIGTERM to a spawned command, then its stderr once it exited (killed, and the
+    test failed, when it outlives ``timeout``)."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        _, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise
+    return stderr
 
 
 def serving(*args: str | Path) -> tuple[subprocess.Popen[str], str]:

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from tests.cli.support import COMMAND, eventually, invoke, serving
+from tests.cli.support import COMMAND, eventually, invoke, serving, stop
 from tests.server.conftest import GREET
 
 
@@ -34,12 +34,7 @@ def test_serve_runs_an_instance_with_its_worker_then_stops_on_sigterm(
         shown = eventually(completed, what="the instance to complete")
         assert shown["output"] == {"message": "hi"}
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            _, stderr = server.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            raise
+        stderr = stop(server)
     assert server.returncode == 0, stderr
     assert "Traceback" not in stderr
     assert f"serving {root}/api/v1" in stderr

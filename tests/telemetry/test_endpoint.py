@@ -5,15 +5,13 @@ tokens: a viewer's is enough, none needed when none are configured) and from
 from __future__ import annotations
 
 import json
-import signal
 import socket
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from tests.cli.support import EXAMPLES, eventually, invoke, ok, serving, spawn, status_is
+from tests.cli.support import EXAMPLES, eventually, invoke, ok, serving, spawn, status_is, stop
 from tests.server.conftest import GREET, OPERATOR, TOKENS, VIEWER, auth, client_for
 from tests.support.nats_server import free_port
 from tests.telemetry.conftest import Scraped, labels
@@ -74,12 +72,7 @@ def test_a_worker_serves_metrics_and_logs_json_lines(tmp_path: Path) -> None:
         assert response.status_code == 200
         assert httpx.get(f"http://127.0.0.1:{port}/other", timeout=2).status_code == 404
     finally:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            _, stderr = worker.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            raise
+        stderr = stop(worker)
     assert worker.returncode == 0, stderr
     scraped = Scraped(response.text)
     assert scraped.series("podium_workflow_instances_total") == {
@@ -137,12 +130,7 @@ def test_serve_counts_what_its_worker_runs_and_logs_json_lines(tmp_path: Path) -
 
         scraped = eventually(counted, what="the instance to be counted")
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            _, stderr = server.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            raise
+        stderr = stop(server)
     assert server.returncode == 0, stderr
     assert scraped.value("podium_instance_start_delay_seconds_count", workflow="test/greet") == 1
     lines = [json.loads(line) for line in stderr.splitlines()]
