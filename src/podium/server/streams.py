@@ -146,9 +146,12 @@ def _resumed_at(last_event_id: str) -> datetime:
 
 
 # Digits (both streams' ids are numbers); empty is none, as EventSource sends
-# before it saw an id.
+# before it saw an id. The OpenAPI document promises less than the check takes:
+# up to 17 digits, or 18 from 1 or 2[0-4] (all below the year 10000 in
+# microseconds); a larger 18-digit id is refused by ``_resumed_at``.
 LastEventId = Annotated[str, Header(
-    pattern=r"^[0-9]{0,18}$", description="the id of the last event seen, to resume after it")]
+    pattern=r"^[0-9]{0,18}$", description="the id of the last event seen, to resume after it",
+    json_schema_extra={"pattern": r"^([0-9]{0,17}|1[0-9]{17}|2[0-4][0-9]{16})$"})]
 
 
 def stream_routes(operations: Operations, settings: StreamSettings) -> APIRouter:
