@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from examples import use_cases
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -23,26 +23,64 @@ error boundary in ``_session``.
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer import Context
 
 from podium import __version__
-from podium.cli import (
-    _events,
-    _instances,
-    _run,
-    _schedules,
-    _serve,
-    _start,
-    _store,
-    _worker,
-    _workflows,
-)
-from podium.cli._help import PodiumGroup
+from podium.cli._help import PodiumGroup, adjust_tree
 from podium.cli._output import EXIT_FAILED
+
+# Every command, in the order `podium --help` lists them: the module that defines
+# it and, for a single command, its function (else the module's Typer `app`).
+# A command's module is imported only when that command runs (or for --help),
+# so `podium --version` and `podium validate` do not load the runtime, the
+# stores, the HTTP server or the protocol clients (issue 10: a 0.3 s start).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("podium.cli._run", "run"),
+    "validate": ("podium.cli._validate", "validate_files"),
+    "start": ("podium.cli._start", "start"),
+    "worker": ("podium.cli._worker", "work"),
+    "deploy": ("podium.cli._workflows", "deploy"),
+    "serve": ("podium.cli._serve", "serve"),
+    "instances": ("podium.cli._instances", "app"),
+    "workflows": ("podium.cli._workflows", "app"),
+    "schedules": ("podium.cli._schedules", "app"),
+    "store": ("podium.cli._store", "app"),
+    "events": ("podium.cli._events", "app"),
+}
+
+
+def _command(name: str) -> Any:
+    """The click command Typer builds for ``name``, importing its module now."""
+    module, attribute = COMMANDS[name]
+    defined = getattr(importlib.import_module(module), attribute)
+    if isinstance(defined, typer.Typer):
+        command: Any = typer.main.get_group(defined)
+    else:
+        single = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+        single.command(name=name)(defined)
+        command = typer.main.get_command(single)
+    command.name = name
+    adjust_tree(command)
+    return command
+
+
+class _LazyGroup(PodiumGroup):
+    """The root group: its subcommands are built on first use (see COMMANDS)."""
+
+    def list_commands(self, ctx: Any) -> list[str]:  # a click Context
+        return list(COMMANDS)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            self.commands[cmd_name] = _command(cmd_name)
+        return self.commands.get(cmd_name)
+
 
 app = typer.Typer(
     name="podium",
@@ -52,19 +90,8 @@ app = typer.Typer(
     # User errors are reported as messages; anything else is a bug whose plain
     # traceback is the most useful report.
     pretty_exceptions_enable=False,
-    cls=PodiumGroup,  # help that reads like a command line's (see _help)
+    cls=_LazyGroup,  # help that reads like a command line's (see _help)
 )
-app.command(name="run")(_run.run)
-app.command(name="validate")(_run.validate_files)
-app.command(name="start")(_start.start)
-app.command(name="worker")(_worker.work)
-app.command(name="deploy")(_workflows.deploy)
-app.command(name="serve")(_serve.serve)
-app.add_typer(_instances.app, name="instances")
-app.add_typer(_workflows.app, name="workflows")
-app.add_typer(_schedules.app, name="schedules")
-app.add_typer(_store.app, name="store")
-app.add_typer(_events.app, name="events")
 
 
 def _version(value: bool) -> None:

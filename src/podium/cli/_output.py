@@ -13,13 +13,14 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.text import Text
 
-from podium import Problem
+if TYPE_CHECKING:
+    from podium.dsl import Problem
 
 # Exit codes (README "Command line").
 EXIT_FAILED = 1  # the workflow faulted or was cancelled; not found; already ended; conflict

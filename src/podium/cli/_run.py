@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.text import Text
 
-from podium import Definition, Execution, InvalidWorkflowError, Runtime, validate
+from podium import Definition, Execution, InvalidWorkflowError, Runtime
 from podium.cli._arguments import (
     AllowFilesOption,
     AllowHostsOption,
@@ -35,13 +34,10 @@ from podium.cli._output import (
     EXIT_FAILED,
     EXIT_HANDED_OFF,
     EXIT_INTERRUPTED,
-    EXIT_INVALID,
     invalid,
     json_text,
     printable,
-    problem_line,
     stderr,
-    stdout,
     usage_error,
     write_json,
 )
@@ -216,63 +212,6 @@ def _report(outcome: Execution | _Interrupted) -> None:
         f"{until}: instance {outcome.id} is not finished; `podium worker` continues it",
     ))
     raise typer.Exit(EXIT_HANDED_OFF)
-
-
-WORKFLOW_SUFFIXES = (".yaml", ".yml", ".json")
-
-
-def validate_files(
-    files: Annotated[
-        list[Path],
-        typer.Argument(
-            metavar="PATH",
-            help="Workflow definitions to check; a directory stands for the *.yaml, *.yml "
-                 "and *.json files below it.",
-        ),
-    ],
-) -> None:
-    """Check documents without running them.
-
-    Prints to stdout one "file:line:col: /pointer: message" line per problem
-    (every problem of every file) and "FILE: valid" for each valid file. A
-    directory is searched for *.yaml, *.yml and *.json files (hidden ones
-    skipped), checked in sorted order. Exit 0 when all files are valid, 2
-    otherwise (or when a directory holds none).
-    """
-    console = stdout()
-    failed = False
-    for given in files:
-        paths = _workflow_files(given) if given.is_dir() else [given]
-        if not paths:
-            console.print(Text.assemble(
-                (str(given), "bold"), ": no workflow files (*.yaml, *.yml, *.json) in this "
-                "directory"
-            ))
-            failed = True
-        for path in paths:
-            problems = validate(path)
-            for problem in problems:
-                console.print(problem_line(problem))
-            if problems:
-                failed = True
-            else:
-                console.print(Text.assemble((str(path), "bold"), ": ", ("valid", "green")))
-    if failed:
-        raise typer.Exit(EXIT_INVALID)
-
-
-def _workflow_files(directory: Path) -> list[Path]:
-    """The workflow files below ``directory``, sorted; hidden files and directories
-    (``.git``, ``.venv``) are skipped, and symbolic links to directories not
-    followed (no cycles)."""
-    found: list[Path] = []
-    for root, directories, names in os.walk(directory):
-        directories[:] = [d for d in directories if not d.startswith(".")]
-        found.extend(
-            Path(root, name) for name in names
-            if name.endswith(WORKFLOW_SUFFIXES) and not name.startswith(".")
-        )
-    return sorted(found)
 
 
 def _listens(node: Any) -> bool:

@@ -110,7 +110,7 @@ def _integral(value: Any) -> Any:
 Integer = Annotated[int, BeforeValidator(_integral)]
 
 # Strict: the schema does not coerce ("400" is no integer, "true" no boolean).
-_CONFIG = ConfigDict(frozen=True, populate_by_name=True, strict=True)
+_CONFIG = ConfigDict(frozen=True, populate_by_name=True, strict=True, defer_build=True)
 
 
 class _Base(BaseModel):

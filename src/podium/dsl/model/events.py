@@ -3,7 +3,7 @@ listeners use, and the iterator over the events of a subscription."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -94,6 +94,9 @@ class SubscriptionIterator(Model):
     export: Export | None = None
 
 
-# `until` refers to UntilStrategy, defined after the strategy it belongs to.
-for _model in (EventConsumptionStrategy, UntilStrategy):
-    _model.model_rebuild()
+class ScheduleOn(EventConsumptionStrategy):
+    """``schedule.on``, and how the events that start an instance are read into
+    its input: beyond the schema, which has no ``read`` here, as the events issue
+    asks (the whole events, the spec's ``$workflow.input[0].data``, by default)."""
+
+    read: Literal["data", "envelope", "raw"] | None = None

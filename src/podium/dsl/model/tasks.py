@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
+from podium.dsl.model import events
 from podium.dsl.model.base import (
     OBJECT,
     STRING,
@@ -276,8 +277,8 @@ AnyTask = (
 TaskList = list[Annotated[dict[str, Task], _one_named("task")]]
 
 
-# TaskList closes the recursion: models that hold tasks, here and in events,
-# could only be completed now. model_rebuild() also looks names up in the
-# caller's namespace, so TaskList resolves in SubscriptionIterator too.
-for _model in (SubscriptionIterator, DoTask, ForkConfig, ForTask, ListenTask, Catch, TryTask):
-    _model.model_rebuild()
+# TaskList closes the recursion. The models are built lazily (defer_build in
+# base._CONFIG: building all of them costs more than a CLI start-up may), at their
+# first validation, looking names up in their own module: SubscriptionIterator,
+# in events, finds TaskList there once this line has run.
+events.TaskList = TaskList  # type: ignore[attr-defined]

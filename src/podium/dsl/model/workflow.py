@@ -18,7 +18,7 @@ from podium.dsl.model.base import (
 )
 from podium.dsl.model.dataflow import Input, Output
 from podium.dsl.model.errors import Error, RetryPolicy
-from podium.dsl.model.events import EventConsumptionStrategy
+from podium.dsl.model.events import ScheduleOn
 from podium.dsl.model.resources import Catalog
 from podium.dsl.model.tasks import Task, TaskList
 
@@ -51,14 +51,6 @@ class Use(Model):
     secrets: list[str] | None = None
     timeouts: dict[str, Timeout] | None = None
     catalogs: dict[str, Catalog] | None = None
-
-
-class ScheduleOn(EventConsumptionStrategy):
-    """``schedule.on``, and how the events that start an instance are read into
-    its input: beyond the schema, which has no ``read`` here, as the events issue
-    asks (the whole events, the spec's ``$workflow.input[0].data``, by default)."""
-
-    read: Literal["data", "envelope", "raw"] | None = None
 
 
 class Schedule(Model):
