@@ -29,7 +29,6 @@ import sys
 from typing import Annotated, Any
 
 import typer
-from typer import Context
 
 from podium import __version__
 from podium.cli._help import PodiumGroup, adjust_tree
