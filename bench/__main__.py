@@ -7,7 +7,9 @@
 - ``python -m bench W4|W5 [--store URL] [--json]``: events (round trip, many
   listeners);
 - ``python -m bench api [--store URL] [--seconds N] [--connections N] [--json]``:
-  the HTTP API of ``podium serve`` (starts/s, events/s accepted).
+  the HTTP API of ``podium serve`` (starts/s, events/s accepted);
+- ``python -m bench compare [--store URL] [--baseline REV] [--runs 3] [--save]``:
+  W1/W2/W3 of this tree beside another revision, interleaved (medians, min-max, ratios).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from bench import api, durable, events, memory
+from bench import api, compare, durable, events, memory
 
 
 def main(argv: Sequence[str]) -> None:
@@ -23,6 +25,8 @@ def main(argv: Sequence[str]) -> None:
         durable.main(argv)
     elif argv and argv[0].upper() in events.EVENTS:
         events.main(argv)
+    elif argv and argv[0] == "compare":
+        compare.main(argv[1:])
     elif argv and argv[0] == "api":
         api.main(argv[1:])
     elif argv and argv[0] == "memory":

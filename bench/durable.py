@@ -30,6 +30,7 @@ import json
 import os
 import platform
 import pstats
+import resource
 import statistics
 import sys
 import tempfile
@@ -412,6 +413,8 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         **result,
         "python": platform.python_version(),
         "podium": podium.__version__,
+        # this process's high-water mark (with --workers: not the workers')
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
 
 

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+import psycopg
 import pytest
 
 from podium.store import (
@@ -20,6 +21,7 @@ from podium.store import (
     sqlite,
 )
 from tests.store.factories import definition, entry, instance
+from tests.support.postgres import PostgresServer
 
 TASKS, STEPS = 100, 20
 
@@ -128,3 +130,30 @@ async def test_a_caller_that_stops_waiting_does_not_stop_the_writer(store: Store
     await store.append([entry("c", "/do/1")])
     # The cancelled caller's write was already queued: it commits all the same.
     assert [e.position for e in await store.read_journal("c")] == ["/do/0", "/do/1"]
+
+
+async def test_postgres_writes_go_on_after_the_server_ends_the_writers_connection(
+    postgres: PostgresServer,
+) -> None:
+    """The writer keeps a connection of its own; when the server ends it (a restart,
+    pg_terminate_backend), the next batch notices before sending and reconnects, so
+    no caller sees the loss."""
+    url = postgres.create_database()
+    store = open_store(url)
+    await store.open()
+    try:
+        first = instance()
+        await store.create_instance(first)
+        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as admin:
+            ended = await (await admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()")).fetchall()
+        assert ended  # the writer's connection (and the pool's) were there to end
+        await asyncio.sleep(0.1)  # the server's farewell arrives
+        await store.append([entry(first.id, "/do/0/step")])
+        second = instance()
+        await store.create_instance(second)
+        assert [e.position for e in await store.read_journal(first.id)] == ["/do/0/step"]
+        assert await store.get_instance(second.id) is not None
+    finally:
+        await store.close()

@@ -6,7 +6,10 @@ libpq accepts in a URI works (``?host=/socket/dir``, ``sslmode=...``).
 One writer coroutine group-commits: it takes every write pending, runs them in one
 transaction in pipeline mode (statements go out without waiting for each reply,
 journal appends as one ``executemany``) and resolves the callers' futures after
-the commit. Reads use other connections of the pool. Workers claim instances with
+the commit. The writer keeps a connection of its own: a commit is one pipeline,
+``BEGIN`` to ``COMMIT``, synced once, so a write waits for one round trip
+(bench/README.md: taking a pooled connection, checking it, and psycopg's
+transaction block cost more CPU than the commit). Reads use the pool. Workers claim instances with
 ``SELECT ... FOR UPDATE SKIP LOCKED``, so concurrent claimers never wait for or
 take each other's rows.
 
@@ -19,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -128,6 +132,23 @@ class PgTx(Tx):
         self._checks.clear()
 
 
+def _silent(connection: AsyncConnection[Any]) -> bool:
+    """Whether an idle connection has nothing to read, as a sound one has: a server
+    that ended it (a restart, ``pg_terminate_backend``) sent an error or closed it.
+    A peek at the socket, not a round trip (what the pool's check costs)."""
+    peek = socket.socket(fileno=connection.pgconn.socket)
+    try:
+        peek.setblocking(False)
+        peek.recv(1, socket.MSG_PEEK)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        peek.detach()
+    return False  # something to read (an error, or the end of the stream)
+
+
 def _store_error(error: BaseException) -> BaseException:
     """The error a caller sees: psycopg's own errors become ``StoreError``."""
     if isinstance(error, psycopg.Error):
@@ -163,6 +184,7 @@ class PostgresStore(SQLStore):
         self._pool: AsyncConnectionPool[AsyncConnection[Any]] | None = None
         self._queue: asyncio.Queue[Write | None] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
+        self._writer_connection: AsyncConnection[Any] | None = None
         # watch(): one connection listening for the other processes' notifications.
         self._watchers: list[Callable[[str], None]] = []
         self._listener: asyncio.Task[None] | None = None
@@ -209,6 +231,7 @@ class PostgresStore(SQLStore):
         if self._writer is not None:
             self._queue.put_nowait(None)
             await self._writer
+        await self._drop_writer_connection()
         if self._pool is not None:
             await self._pool.close()
 
@@ -287,15 +310,48 @@ class PostgresStore(SQLStore):
                 settle(write.future, outcome)
 
     async def _commit(self, batch: list[Write]) -> list[Outcome]:
-        assert self._pool is not None
         try:
-            async with (
-                self._pool.connection() as connection,
-                connection.pipeline() as pipeline,
-                connection.transaction(),
-            ):
-                return await run_batch(PgTx(connection, pipeline), batch, ops.append_rows)
+            connection = await self._connected_writer()
+            try:
+                async with connection.pipeline() as pipeline:
+                    tx = PgTx(connection, pipeline)
+                    await tx.send("BEGIN")
+                    outcomes = await run_batch(tx, batch, ops.append_rows)
+                    await tx.send("COMMIT")
+                    await pipeline.sync()
+                return outcomes
+            except BaseException:
+                await self._roll_back(connection)
+                raise
         except Exception as exc:
             if len(batch) > 1 and _isolatable(exc):
                 return [(await self._commit([write]))[0] for write in batch]
             return [(None, _store_error(exc)) for _ in batch]
+
+    async def _connected_writer(self) -> AsyncConnection[Any]:
+        """The writer's own connection (autocommit: each batch says BEGIN and
+        COMMIT itself), opened again when the server ended it."""
+        connection = self._writer_connection
+        if connection is not None and not connection.closed and _silent(connection):
+            return connection
+        await self._drop_writer_connection()
+        connection = await AsyncConnection.connect(
+            self.url, autocommit=True, connect_timeout=10
+        )
+        self._writer_connection = connection
+        return connection
+
+    async def _roll_back(self, connection: AsyncConnection[Any]) -> None:
+        """Leave no transaction open after a failed batch; a connection that cannot
+        even roll back is dropped (the next batch connects again)."""
+        try:
+            if connection.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                await connection.execute("ROLLBACK")
+        except (psycopg.Error, OSError):
+            await self._drop_writer_connection()
+
+    async def _drop_writer_connection(self) -> None:
+        connection, self._writer_connection = self._writer_connection, None
+        if connection is not None:
+            with contextlib.suppress(psycopg.Error, OSError):
+                await connection.close()
