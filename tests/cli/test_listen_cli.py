@@ -11,6 +11,9 @@ import pytest
 from tests.cli.support import EXAMPLES, eventually, instance, invoke, ok, spawn, status_is
 from tests.cli.test_worker import stop
 
+AUCTION = EXAMPLES / "use-cases" / "vehicle-auction" / "auction.yaml"
+SIGNUP = EXAMPLES / "use-cases" / "signup-verification" / "signup.yaml"
+
 
 def bid(event_id: str, auction: str, bidder: str, amount: int) -> str:
     return json.dumps({"specversion": "1.0", "id": event_id, "source": "https://bidders.example",
@@ -20,7 +23,7 @@ def bid(event_id: str, auction: str, bidder: str, amount: int) -> str:
 
 @pytest.mark.timeout(90)
 def test_an_auction_collects_its_bids_until_it_closes(store: str) -> None:
-    ok("deploy", EXAMPLES / "use-cases" / "vehicle-auction" / "auction.yaml", "--store", store)
+    ok("deploy", AUCTION, "--store", store)
     worker = spawn("worker", "--store", store)
     try:
         auction = ok("start", "shop/auction", "--input", '{"auctionId": "a-1"}',
@@ -62,7 +65,7 @@ def test_an_auction_collects_its_bids_until_it_closes(store: str) -> None:
 
 
 def test_run_of_a_listening_document_without_a_store_says_where_events_go() -> None:
-    code, _, stderr = invoke("run", EXAMPLES / "use-cases" / "signup-verification" / "signup.yaml", "--input",
+    code, _, stderr = invoke("run", SIGNUP, "--input",
                              '{"userId": "u", "email": "u@x", "remindAfter": "PT0.1S",'
                              ' "expireAfter": "PT0.1S"}')
     assert code == 0
@@ -71,7 +74,7 @@ def test_run_of_a_listening_document_without_a_store_says_where_events_go() -> N
 
 @pytest.mark.timeout(90)
 def test_a_signup_is_activated_by_its_verification_event(store: str) -> None:
-    ok("deploy", EXAMPLES / "use-cases" / "signup-verification" / "signup.yaml", "--store", store)
+    ok("deploy", SIGNUP, "--store", store)
     worker = spawn("worker", "--store", store)
     try:
         user = ok("start", "accounts/signup", "--input",

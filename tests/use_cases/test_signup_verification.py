@@ -15,8 +15,8 @@ from typing import Any
 
 import httpx
 import pytest
-
 from examples import use_cases
+
 from tests.cli.support import eventually, serving, stop
 from tests.use_cases.events_support import (
     Api,
@@ -59,8 +59,8 @@ def click(services: Any, user: str) -> None:
 
 def timeouts(entries: list[dict[str, Any]]) -> list[str]:
     """Where the history says a timeout was raised (the try attempts, `@0`, left out)."""
-    return [re.sub(r"@\d+", "", entry["position"]) for entry in entries if entry["kind"] == "task.faulted"
-            and entry["data"]["error"]["type"] == TIMEOUT]
+    return [re.sub(r"@\d+", "", entry["position"]) for entry in entries
+            if entry["kind"] == "task.faulted" and entry["data"]["error"]["type"] == TIMEOUT]
 
 
 @pytest.mark.timeout(120)

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from examples import use_cases
+
 from tests.cli.support import ok, serving, spawn, stop
 from tests.support.postgres import PostgresServer
 from tests.use_cases.events_support import (

@@ -15,12 +15,11 @@ from __future__ import annotations
 import os
 
 import httpx
+from examples.use_cases import Calls, StandIn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
-
-from examples.use_cases import Calls, StandIn
 
 MAILER_PORT = 8720
 MAILER_URL = f"http://127.0.0.1:{MAILER_PORT}"

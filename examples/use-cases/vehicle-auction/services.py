@@ -8,12 +8,11 @@ arrived, for a person trying the example.
 
 from __future__ import annotations
 
+from examples.use_cases import Calls, StandIn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
-
-from examples.use_cases import Calls, StandIn
 
 NOTIFIER_PORT = 8710
 
