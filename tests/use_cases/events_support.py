@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from tests.cli.support import as_json, eventually, ok, podium
+from tests.cli.support import as_json, eventually, history, instance, ok, podium
 
 
 def cloudevent(event_id: str, source: str, event_type: str, data: Any,
@@ -38,7 +38,45 @@ def deploy(store: str, *documents: Path) -> None:
     assert deployed.count("deployed") == len(documents), deployed
 
 
-class Api:
+class Reader:
+    """Reads instances back: what a test waits for and asserts on."""
+
+    def instance(self, instance_id: str) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def history(self, instance_id: str) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def waiting(self, instance_id: str, within: float = 30) -> dict[str, Any]:
+        """The instance once it waits in a ``listen`` (its subscription recorded)."""
+        found: dict[str, Any] = eventually(
+            lambda: (shown := self.instance(instance_id)).get("waitingFor") and shown,
+            within, f"{instance_id} to listen")
+        return found
+
+    def ended(self, instance_id: str, within: float = 30) -> dict[str, Any]:
+        found: dict[str, Any] = eventually(
+            lambda: (shown := self.instance(instance_id))["status"]
+            in ("completed", "faulted", "cancelled") and shown,
+            within, f"{instance_id} to end")
+        return found
+
+
+class CliReader(Reader):
+    """Through the CLI (``podium instances get/history --json``), where no
+    ``podium serve`` runs."""
+
+    def __init__(self, store: str) -> None:
+        self.store = store
+
+    def instance(self, instance_id: str) -> dict[str, Any]:
+        return instance(self.store, instance_id)
+
+    def history(self, instance_id: str) -> list[dict[str, Any]]:
+        return history(self.store, instance_id)
+
+
+class Api(Reader):
     """``podium serve``'s REST API at ``base`` (``http://127.0.0.1:PORT``)."""
 
     def __init__(self, base: str) -> None:
@@ -81,20 +119,6 @@ class Api:
         assert answer.status_code == 200, answer.text
         items: list[dict[str, Any]] = answer.json()["items"]
         return items
-
-    def waiting(self, instance_id: str, within: float = 30) -> dict[str, Any]:
-        """The instance once it waits in a ``listen`` (its subscription recorded)."""
-        found: dict[str, Any] = eventually(
-            lambda: (shown := self.instance(instance_id)).get("waitingFor") and shown,
-            within, f"{instance_id} to listen")
-        return found
-
-    def ended(self, instance_id: str, within: float = 30) -> dict[str, Any]:
-        found: dict[str, Any] = eventually(
-            lambda: (shown := self.instance(instance_id))["status"]
-            in ("completed", "faulted", "cancelled") and shown,
-            within, f"{instance_id} to end")
-        return found
 
 
 def listened(entries: list[dict[str, Any]]) -> list[tuple[str, str]]:

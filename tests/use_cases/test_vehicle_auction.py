@@ -21,6 +21,7 @@ from tests.cli.support import ok, serving, spawn, stop
 from tests.support.postgres import PostgresServer
 from tests.use_cases.events_support import (
     Api,
+    CliReader,
     deploy,
     emitted,
     inbox,
@@ -137,9 +138,9 @@ def test_on_postgresql_two_workers_run_auctions_fed_by_podium_events_publish(
                        "--store", store).strip()
             second = ok("start", "shop/auction", "--input", json.dumps(A2_INPUT),
                         "--store", store).strip()
-            api_free = PgReader(store)
-            api_free.waiting(first)
-            api_free.waiting(second)
+            reader = CliReader(store)
+            reader.waiting(first)
+            reader.waiting(second)
 
             stored = ok("events", "publish", f"@{CASE / 'events' / 'bids.json'}",
                         "--store", store)
@@ -147,10 +148,10 @@ def test_on_postgresql_two_workers_run_auctions_fed_by_podium_events_publish(
             ok("events", "publish", json.dumps(BIDS[4]), "--store", store)  # kept once
             ok("events", "publish", f"@{CASE / 'events' / 'close.json'}", "--store", store)
 
-            closed = api_free.ended(first)
+            closed = reader.ended(first)
             assert closed["status"] == "completed", closed["error"]
             assert closed["output"] == A1_OUTPUT
-            timed = api_free.ended(second)
+            timed = reader.ended(second)
             assert timed["output"]["closedBy"] == "time"
             assert timed["output"]["winner"]["bidder"] == "dan"
 
@@ -159,7 +160,7 @@ def test_on_postgresql_two_workers_run_auctions_fed_by_podium_events_publish(
                 ("a-2", "dan", "won")})
             assert sorted(e["subject"] for e in inbox(store, "com.example.auction.lost")) == [
                 "bob", "cid"]
-            entries = api_free.history(first)
+            entries = reader.history(first)
             assert listened(entries) == [("item", "bid-1"), ("item", "bid-2"), ("item", "bid-3"),
                                          ("item", "bid-5"), ("until", "close-a-1")]
             assert {entry["worker"] for entry in entries} <= {
@@ -167,18 +168,3 @@ def test_on_postgresql_two_workers_run_auctions_fed_by_podium_events_publish(
     finally:
         for worker in workers:
             stop(worker, 15)
-
-
-class PgReader(Api):
-    """The same reads as ``Api``, through the CLI (no `podium serve` runs here)."""
-
-    def __init__(self, store: str) -> None:
-        self.store = store
-
-    def instance(self, instance_id: str) -> dict[str, Any]:
-        from tests.cli.support import instance
-        return instance(self.store, instance_id)
-
-    def history(self, instance_id: str) -> list[dict[str, Any]]:
-        from tests.cli.support import history
-        return history(self.store, instance_id)
