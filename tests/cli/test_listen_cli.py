@@ -11,6 +11,9 @@ import pytest
 from tests.cli.support import EXAMPLES, eventually, instance, invoke, ok, spawn, status_is
 from tests.cli.test_worker import stop
 
+AUCTION = EXAMPLES / "use-cases" / "vehicle-auction" / "auction.yaml"
+SIGNUP = EXAMPLES / "use-cases" / "signup-verification" / "signup.yaml"
+
 
 def bid(event_id: str, auction: str, bidder: str, amount: int) -> str:
     return json.dumps({"specversion": "1.0", "id": event_id, "source": "https://bidders.example",
@@ -20,7 +23,7 @@ def bid(event_id: str, auction: str, bidder: str, amount: int) -> str:
 
 @pytest.mark.timeout(90)
 def test_an_auction_collects_its_bids_until_it_closes(store: str) -> None:
-    ok("deploy", EXAMPLES / "auction.yaml", "--store", store)
+    ok("deploy", AUCTION, "--store", store)
     worker = spawn("worker", "--store", store)
     try:
         auction = ok("start", "shop/auction", "--input", '{"auctionId": "a-1"}',
@@ -32,7 +35,7 @@ def test_an_auction_collects_its_bids_until_it_closes(store: str) -> None:
         shown = instance(store, auction)
         assert shown["status"] == "waiting"
         (waiting,) = shown["waitingFor"]
-        assert waiting["task"] == "/do/0/collectBids"
+        assert waiting["task"] == "/do/0/collectBids/try/0/listenForBids"
         assert waiting["strategy"] == "any"
         assert waiting["filters"][0]["correlate"]["auction"]["expect"] == "a-1"
         assert waiting["deadline"] is not None
@@ -49,9 +52,10 @@ def test_an_auction_collects_its_bids_until_it_closes(store: str) -> None:
         ok("events", "publish", closed, "--store", store)
         eventually(status_is(store, auction, "completed"), 30, "the auction to close")
         output = instance(store, auction)["output"]
-        assert output["type"] == "com.example.auction.won"
-        assert output["data"]["winner"]["bidder"] == "cid"
-        assert output["data"]["bids"] == 2
+        assert output["closedBy"] == "close event"
+        assert output["winner"]["bidder"] == "cid"
+        assert output["bids"] == 2
+        assert output["losers"] == [{"bidder": "ann", "highestBid": 100}]
         assert instance(store, other)["status"] == "waiting"
         timeline = ok("instances", "history", auction, "--store", store)
         assert "consumed: com.example.bid from https://bidders.example (id b1)" in timeline
@@ -61,7 +65,7 @@ def test_an_auction_collects_its_bids_until_it_closes(store: str) -> None:
 
 
 def test_run_of_a_listening_document_without_a_store_says_where_events_go() -> None:
-    code, _, stderr = invoke("run", EXAMPLES / "signup.yaml", "--input",
+    code, _, stderr = invoke("run", SIGNUP, "--input",
                              '{"userId": "u", "email": "u@x", "remindAfter": "PT0.1S",'
                              ' "expireAfter": "PT0.1S"}')
     assert code == 0
@@ -70,7 +74,7 @@ def test_run_of_a_listening_document_without_a_store_says_where_events_go() -> N
 
 @pytest.mark.timeout(90)
 def test_a_signup_is_activated_by_its_verification_event(store: str) -> None:
-    ok("deploy", EXAMPLES / "signup.yaml", "--store", store)
+    ok("deploy", SIGNUP, "--store", store)
     worker = spawn("worker", "--store", store)
     try:
         user = ok("start", "accounts/signup", "--input",
@@ -94,6 +98,7 @@ def test_a_signup_is_activated_by_its_verification_event(store: str) -> None:
             "type": "com.example.signup.verified", "data": {"userId": "u-1"}}),
             "--store", store)
         eventually(status_is(store, user, "completed"), 30, "the signup to complete")
-        assert instance(store, user)["output"] == {"userId": "u-1", "status": "active"}
+        assert instance(store, user)["output"] == {"userId": "u-1", "status": "active",
+                                                   "reminded": False}
     finally:
         stop(worker, within=15)
