@@ -1,9 +1,9 @@
 """Stand-ins for data-analysis: a warehouse that lists the day's partitions and
 analyses one on request, and a report service.
 
-    GET  http://127.0.0.1:8760/partitions                 {"partitions": [{"id", "path"}, ...]}
-    POST http://127.0.0.1:8760/partitions/{id}/analyse    {"partition", "rows", "mean", "min", "max"}
-    POST http://127.0.0.1:8761/reports                    201 {"reportId"}; one report per Idempotency-Key
+    GET  :8760/partitions               {"partitions": [{"id", "path"}, ...]}
+    POST :8760/partitions/{id}/analyse  {"partition", "rows", "mean", "min", "max"}
+    POST :8761/reports                  201 {"reportId"}; one report per Idempotency-Key
 
 Partition ``2026-12-03`` is flaky: its first analysis answers 503, the next ones
 work. Partition ``2026-12-06`` is corrupt: every analysis answers 500.
@@ -48,7 +48,8 @@ def statistics(partition: str) -> dict[str, Any]:
     """Deterministic numbers for a partition (what the analysis would compute)."""
     day = int(partition[-2:])
     values = [(day * 37 + i * 11) % 100 for i in range(100 + day * 10)]
-    return {"partition": partition, "rows": len(values), "mean": round(sum(values) / len(values), 2),
+    mean = round(sum(values) / len(values), 2)
+    return {"partition": partition, "rows": len(values), "mean": mean,
             "min": min(values), "max": max(values)}
 
 
