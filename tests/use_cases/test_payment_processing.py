@@ -182,7 +182,7 @@ async def test_a_503_is_retried_with_backoff_under_the_same_idempotency_key(
     # Delays of 0.2, 0.4, 0.8 s (exponential), each plus up to 0.2 s of jitter.
     gaps = [later.at - earlier.at for earlier, later in itertools.pairwise(attempts)]
     for gap, base in zip(gaps, (0.2, 0.4, 0.8), strict=True):
-        assert base <= gap < base + 0.2 + 0.3, gaps
+        assert base <= gap < base + 0.2 + 1.0, gaps  # jitter, then a loaded machine
     retried = [e for e in journal if e.kind == "task.retried"]
     assert len(retried) == 3
     assert all("/authorizePayment" in e.position for e in retried)
