@@ -38,6 +38,8 @@ def dump_json(value: Any) -> str:
 
 def utc(value: datetime) -> datetime:
     """``value`` in UTC; naive datetimes are refused because their zone is a guess."""
+    if value.tzinfo is UTC:
+        return value  # the engine's own clock readings: nothing to check or convert
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"timestamps must be timezone-aware, got naive {value!r}")
     return value.astimezone(UTC)
