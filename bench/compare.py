@@ -13,7 +13,7 @@ min-max of each, and the ratio of this working tree to the baseline.
   in this one (a ``.pth`` file: REV's ``src`` first, then this venv's
   site-packages), so a baseline costs seconds, not an install.
 - ``--json`` prints one JSON object; ``--save`` also writes it to
-  ``bench/results/<date>-<commit>.json``, the history the README's tables come from.
+  ``bench/results/<date>-<commit>-<store>.json``, the history the README's tables come from.
 
 Each run gets a fresh SQLite file (the default) or the same ``--store`` database.
 """
@@ -181,7 +181,7 @@ def main(argv: Sequence[str]) -> None:
                         " W1,W2,W3)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--save", action="store_true", help="also write the JSON to"
-                        " bench/results/<date>-<commit>.json")
+                        " bench/results/<date>-<commit>-<store>.json")
     args, extra = parser.parse_known_args(argv)  # the rest goes to each run (--workers 2)
     workloads = [w.strip().upper() for w in args.workloads.split(",") if w.strip()]
     unknown = sorted(set(workloads) - set(METRICS))
@@ -196,7 +196,9 @@ def main(argv: Sequence[str]) -> None:
     report["arguments"] = extra
     if args.save:
         RESULTS.mkdir(exist_ok=True)
-        path = RESULTS / f"{time.strftime('%Y-%m-%d')}-{ours.commit}.json"
+        store = "postgresql" if (args.store or "").startswith("postgres") else "sqlite"
+        suffix = "".join(extra).replace("--", "-").replace(" ", "")
+        path = RESULTS / f"{time.strftime('%Y-%m-%d')}-{ours.commit}-{store}{suffix}.json"
         path.write_text(json.dumps(report, indent=2) + "\n")
         print(f"saved {path.relative_to(REPO)}", file=sys.stderr)
     print(json.dumps(report) if args.json else table(report), flush=True)

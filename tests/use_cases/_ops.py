@@ -12,15 +12,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from examples import use_cases
-
 from tests.cli.support import (
     COMMAND,
     environment,
     eventually,
     history,
     instance,
-    invoke,
     ok,
     stop,
 )
@@ -28,15 +25,6 @@ from tests.support.spec import REPO
 
 TERMINAL = ("completed", "faulted", "cancelled")
 
-
-def validate_every_document(name: str) -> None:
-    """``podium validate`` on the case's directory: every YAML document valid."""
-    directory = use_cases.directory(name)
-    documents = sorted(directory.rglob("*.yaml"))
-    assert documents, name
-    code, stdout, stderr = invoke("validate", *documents)
-    assert code == 0, stdout + stderr
-    assert stdout.splitlines() == [f"{path}: valid" for path in documents]
 
 
 @contextmanager

@@ -14,7 +14,6 @@ from examples import use_cases
 from podium import load
 from podium.runtime import Runtime
 from podium.store import InstanceRecord, JournalEntry, Store
-from tests.cli.support import podium
 from tests.durability.helpers import runtime_on, working
 
 # Leases short enough that a worker that dies loses its instances quickly.
@@ -24,14 +23,6 @@ LEASE = 1.5
 def document(case: str, name: str) -> Path:
     return use_cases.directory(case) / name
 
-
-def assert_valid(case: str) -> None:
-    """``podium validate`` accepts every workflow document of the use case."""
-    documents = sorted(use_cases.directory(case).glob("*.yaml"))
-    assert documents
-    checked = podium("validate", *documents)
-    assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert checked.stdout.count(": valid") == len(documents), checked.stdout
 
 
 async def deploy(store_url: str, case: str, *names: str) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from tests.cli.support import as_json, eventually, history, instance, ok, podium
+from tests.cli.support import as_json, eventually, history, instance, ok
 
 
 def cloudevent(event_id: str, source: str, event_type: str, data: Any,
@@ -23,14 +23,6 @@ def cloudevent(event_id: str, source: str, event_type: str, data: Any,
         event["subject"] = subject
     return event
 
-
-def validate(directory: Path) -> None:
-    """``podium validate`` each workflow document of a use case (a fresh process)."""
-    documents = sorted(directory.glob("*.yaml"))
-    assert documents
-    checked = podium("validate", *documents)
-    assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert checked.stdout.count(": valid") == len(documents), checked.stdout
 
 
 def deploy(store: str, *documents: Path) -> None:

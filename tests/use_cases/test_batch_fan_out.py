@@ -20,7 +20,7 @@ from tests.cli.support import eventually, invoke, ok, spawn, stop
 from tests.durability.helpers import ended
 from tests.durability.helpers import eventually as eventually_async
 from tests.durability.workers import Workers
-from tests.use_cases.durable_support import assert_valid, create, deploy, document, worker_count
+from tests.use_cases.durable_support import create, deploy, document, worker_count
 
 pytestmark = pytest.mark.xdist_group("use-case-batch-fan-out")
 
@@ -45,9 +45,6 @@ def workers(tmp_path: Path) -> Any:
     yield found
     found.close()
 
-
-def test_the_documents_are_valid() -> None:
-    assert_valid(CASE)
 
 
 def assert_the_batch_ran_once(services: ModuleType, batch_id: str, output: Any) -> None:

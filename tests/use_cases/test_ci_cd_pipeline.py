@@ -24,7 +24,6 @@ from tests.use_cases._ops import (
     ended,
     publish,
     start,
-    validate_every_document,
     waiting_at,
     worker,
 )
@@ -71,9 +70,6 @@ def run_until_approval(store: str, data: dict[str, Any]) -> str:
     waiting_at(store, instance_id, APPROVAL_TASK)
     return instance_id
 
-
-def test_every_document_is_valid() -> None:
-    validate_every_document(CASE)
 
 
 @pytest.mark.timeout(150)

@@ -22,7 +22,6 @@ from podium.store import InstanceQuery, InstanceRecord, Store, open_store
 from tests.cli.support import eventually, invoke, ok, spawn, stop
 from tests.durability.helpers import ended
 from tests.use_cases.durable_support import (
-    assert_valid,
     create,
     deploy,
     document,
@@ -42,9 +41,6 @@ def services() -> Any:
     with use_cases.running(CASE) as running:
         yield running
 
-
-def test_the_documents_are_valid() -> None:
-    assert_valid(CASE)
 
 
 def assert_reported(services: ModuleType, instance_id: str, output: Any) -> None:

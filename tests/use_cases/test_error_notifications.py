@@ -17,7 +17,7 @@ import pytest
 from examples import use_cases
 
 from tests.cli.support import eventually, serving, stop
-from tests.use_cases.events_support import Api, deploy, listened, settle, validate
+from tests.use_cases.events_support import Api, deploy, listened, settle
 
 pytestmark = pytest.mark.xdist_group("use-case-error-notifications")
 
@@ -34,9 +34,6 @@ def sample(name: str) -> dict[str, Any]:
 def key(event: dict[str, Any]) -> str:
     return f"{event['source']} {event['id']}"
 
-
-def test_the_documents_are_valid() -> None:
-    validate(CASE)
 
 
 def routed_to(entries: list[dict[str, Any]]) -> str:

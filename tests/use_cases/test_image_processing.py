@@ -25,7 +25,6 @@ from tests.use_cases._ops import (
     events_of_type,
     instances_of,
     publish,
-    validate_every_document,
     worker,
 )
 
@@ -73,9 +72,6 @@ def processed(store: str, event: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         30, "the upload to start an instance")
     return instance_id, ended(store, instance_id)
 
-
-def test_every_document_is_valid() -> None:
-    validate_every_document(CASE)
 
 
 def test_an_upload_gets_three_thumbnails_and_a_completion_event_with_its_metadata(

@@ -24,7 +24,6 @@ from tests.use_cases._ops import (
     ended,
     instances_of,
     publish,
-    validate_every_document,
     waiting_at,
     worker,
 )
@@ -76,9 +75,6 @@ def task_outputs(store: str, instance_id: str) -> dict[str, Any]:
             outputs[parts[3]] = entry["data"]["output"]
     return outputs
 
-
-def test_every_document_is_valid() -> None:
-    validate_every_document(CASE)
 
 
 def test_a_safe_runbook_is_applied_at_once_and_verified(store: str) -> None:

@@ -24,7 +24,6 @@ from tests.durability.helpers import ended
 from tests.durability.helpers import eventually as eventually_async
 from tests.durability.workers import Workers
 from tests.use_cases.durable_support import (
-    assert_valid,
     create,
     document,
     worker_count,
@@ -67,9 +66,6 @@ def effects_by_key(services: ModuleType) -> Counter[tuple[str, str]]:
 def effect_names(services: ModuleType) -> list[str]:
     return services.effects.names()
 
-
-def test_the_documents_are_valid() -> None:
-    assert_valid(CASE)
 
 
 @pytest.mark.timeout(90)

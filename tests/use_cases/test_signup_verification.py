@@ -25,7 +25,6 @@ from tests.use_cases.events_support import (
     inbox,
     listened,
     settle,
-    validate,
 )
 
 pytestmark = pytest.mark.xdist_group("use-case-signup-verification")
@@ -34,9 +33,6 @@ CASE = use_cases.directory("signup-verification")
 DOCUMENTS = (CASE / "signup.yaml", CASE / "send-signup-mail.yaml")
 TIMEOUT = "https://serverlessworkflow.io/spec/1.0.0/errors/timeout"
 
-
-def test_the_documents_are_valid() -> None:
-    validate(CASE)
 
 
 def signup(user: str) -> dict[str, Any]:

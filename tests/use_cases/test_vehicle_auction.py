@@ -27,7 +27,6 @@ from tests.use_cases.events_support import (
     inbox,
     listened,
     settle,
-    validate,
 )
 
 pytestmark = pytest.mark.xdist_group("use-case-vehicle-auction")
@@ -48,9 +47,6 @@ A1_OUTPUT = {
 }
 A2_INPUT = {"auctionId": "a-2", "vehicle": "1972 Citroën DS", "closesAfter": "PT5S"}
 
-
-def test_the_documents_are_valid() -> None:
-    validate(CASE)
 
 
 def notified(services: Any) -> Counter[tuple[str, str, str]]:
