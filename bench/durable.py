@@ -43,6 +43,7 @@ from typing import Any
 import podium
 from bench.workloads import Workload, durable_fork, durable_steps
 from podium import Runtime
+from podium.guards import tune_garbage_collector
 from podium.store import ENDED, Store, open_store
 from podium.store._sqlstore import redact
 
@@ -307,7 +308,7 @@ async def with_workers(store: Store, spec: Durable, args: argparse.Namespace) ->
     profile_out = None
     if args.profile:
         profile_out = args.profile_out or "bench-worker-profile.txt"
-    workers = await _spawn(store.url, args.workers, args.concurrency, profile_out)
+    workers = await _spawn(store.url, args.workers, args.concurrency, profile_out, args.gc)
     try:
         begin = time.perf_counter()
         for process in workers:
@@ -333,7 +334,7 @@ async def with_workers(store: Store, spec: Durable, args: argparse.Namespace) ->
 
 
 async def _spawn(
-    url: str, count: int, concurrency: int, profile_out: str | None
+    url: str, count: int, concurrency: int, profile_out: str | None, gc_mode: str
 ) -> list[asyncio.subprocess.Process]:
     """Worker processes that have opened the store and wait for ``go``; each writes
     its profile to ``profile_out`` suffixed with its index, when given."""
@@ -344,7 +345,7 @@ async def _spawn(
         profiling = ["--profile-out", f"{profile_out}.{index}"] if profile_out else []
         processes.append(await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bench.worker", "--store", url, "--id", f"bench-{index}",
-            "--concurrency", str(concurrency), *profiling,
+            "--concurrency", str(concurrency), "--gc", gc_mode, *profiling,
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, cwd=REPO, env=env,
         ))
     for process in processes:
@@ -410,6 +411,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         "store": redact(url),
         "durability": guarantee,
         "telemetry": args.telemetry,
+        "gc": args.gc,
         **result,
         "python": platform.python_version(),
         "podium": podium.__version__,
@@ -447,12 +449,18 @@ def main(argv: Sequence[str]) -> None:
     parser.add_argument("--telemetry", choices=("off", "metrics", "traces"), default="off",
                         help="attach podium.telemetry to the measured runtime (in this"
                         " process): metrics, or metrics and spans (default: off)")
+    parser.add_argument("--gc", choices=("tuned", "default"), default="tuned",
+                        help="the garbage collector as `podium worker|serve|run` set it"
+                        " once started (podium.guards.tune_garbage_collector), or CPython's"
+                        " defaults (default: tuned)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     if args.runs < 1 or args.workflows < 1 or args.warmup < 0 or args.workers < 0:
         parser.error("--runs and --workflows must be at least 1, --warmup and --workers >= 0")
     if args.workers and args.workload != "W2":
         parser.error("--workers applies to W2 only")
+    if args.gc == "tuned":
+        tune_garbage_collector()  # after the imports, as the commands do after start-up
     result = asyncio.run(measure(args))
     if args.json:
         print(json.dumps(result), flush=True)

@@ -33,6 +33,7 @@ import podium
 from bench.durable import _fetch, count_ended, durability, opened_store
 from podium import Runtime
 from podium.dsl import load
+from podium.guards import tune_garbage_collector
 from podium.store import Store
 from podium.worker import Worker
 
@@ -166,8 +167,12 @@ def main(argv: Sequence[str]) -> None:
     parser.add_argument("--runs", type=int, default=200, help="W4 measured runs")
     parser.add_argument("--warmup", type=int, default=20, help="W4 runs not measured")
     parser.add_argument("--instances", type=int, default=10_000, help="W5 listeners")
+    parser.add_argument("--gc", choices=("tuned", "default"), default="tuned",
+                        help="as `podium worker|serve` set it once started, or CPython's")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     arguments = parser.parse_args(argv)
+    if arguments.gc == "tuned":
+        tune_garbage_collector()
 
     async def measure() -> dict[str, Any]:
         async with opened_store(arguments.store) as store:
@@ -179,7 +184,7 @@ def main(argv: Sequence[str]) -> None:
         return result
 
     result = asyncio.run(measure())
-    result.update(podium=podium.__version__, python=platform.python_version())
+    result.update(podium=podium.__version__, python=platform.python_version(), gc=arguments.gc)
     if arguments.json:
         print(json.dumps(result))
     else:

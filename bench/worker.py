@@ -19,6 +19,7 @@ import sys
 from collections.abc import Sequence
 
 from podium import Runtime
+from podium.guards import tune_garbage_collector
 from podium.store import open_store
 from podium.worker import Worker
 
@@ -28,12 +29,16 @@ async def _line() -> str:
     return line.strip()
 
 
-async def work(url: str, worker_id: str, concurrency: int, profile_out: str | None) -> None:
+async def work(
+    url: str, worker_id: str, concurrency: int, profile_out: str | None, tune_gc: bool
+) -> None:
     store = open_store(url)
     await store.open()
     try:
         async with Runtime(store=store, worker_id=worker_id) as runtime:
             worker = Worker(runtime, concurrency=concurrency, poll_seconds=0.05)
+            if tune_gc:
+                tune_garbage_collector()  # as `podium worker` does once started
             print("ready", flush=True)
             if await _line() != "go":
                 return
@@ -67,8 +72,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--id", required=True, help="the worker id (lease owner)")
     parser.add_argument("--concurrency", type=int, default=250)
     parser.add_argument("--profile-out", metavar="FILE", help="profile with cProfile into FILE")
+    parser.add_argument("--gc", choices=("tuned", "default"), default="tuned")
     args = parser.parse_args(argv)
-    asyncio.run(work(args.store, args.id, args.concurrency, args.profile_out))
+    asyncio.run(work(args.store, args.id, args.concurrency, args.profile_out,
+                     args.gc == "tuned"))
 
 
 if __name__ == "__main__":

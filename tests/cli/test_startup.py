@@ -8,9 +8,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+from podium.guards import GC_YOUNG_THRESHOLD
 from tests.support.spec import REPO
 
 # Loaded only by the commands that need them: the runtime and the stores, the
@@ -75,3 +77,24 @@ def test_a_command_loads_its_own_module_only(command: str) -> None:
     assert f"podium.cli._{command}" in modules
     others = {"podium.cli._run", "podium.cli._instances", "podium.cli._serve"}
     assert others & modules == {f"podium.cli._{command}"}
+
+
+def test_a_command_that_runs_instances_tunes_the_garbage_collector(tmp_path: Path) -> None:
+    """Once started, `podium run --store` (like worker and serve: the same session)
+    leaves what start-up loaded out of later collections and collects young
+    objects less often (podium.guards.tune_garbage_collector; bench/README.md)."""
+    probe = (
+        "import gc, json, sys\n"
+        "from podium.cli import main\n"
+        f"sys.argv = ['podium', 'run', {str(REPO / 'examples' / 'hello.yaml')!r},"
+        " '--input', '{\"name\": \"Ada\"}',"
+        f" '--store', 'sqlite:///{tmp_path / 'podium.db'}']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(json.dumps([gc.get_threshold()[0], gc.get_freeze_count()]), file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          cwd=REPO, timeout=60)
+    assert json.loads(done.stdout) == {"greeting": "Hello, Ada!"}
+    threshold, frozen = json.loads(done.stderr.strip().splitlines()[-1])
+    assert threshold == GC_YOUNG_THRESHOLD
+    assert frozen > 10_000  # the modules and models start-up loaded

@@ -14,6 +14,7 @@ import typer
 from podium import Runtime
 from podium.cli._output import EXIT_INTERRUPTED, note, usage_error
 from podium.config import Settings
+from podium.guards import tune_garbage_collector
 from podium.store import Store, StoreError, open_store
 
 T = TypeVar("T")
@@ -37,6 +38,7 @@ async def opened_runtime(url: str, **options: Any) -> AsyncIterator[Runtime]:
         except ValueError as exc:  # names the variable
             usage_error(str(exc))
     async with opened_store(url) as store, Runtime(store=store, **options) as runtime:
+        tune_garbage_collector()  # once start-up has loaded what stays (podium.guards)
         yield runtime
 
 
