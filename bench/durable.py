@@ -320,7 +320,7 @@ async def with_workers(store: Store, spec: Durable, args: argparse.Namespace) ->
             await asyncio.sleep(args.poll)
         seconds = time.perf_counter() - begin
     finally:
-        await _stop(workers)
+        reports = await _stop(workers)
     repeated = await check(store, spec, ids)
     latencies = []
     for instance_id in ids:
@@ -330,6 +330,11 @@ async def with_workers(store: Store, spec: Durable, args: argparse.Namespace) ->
     result = _result(spec, len(ids), seconds, latencies, workers=args.workers,
                      repeated=repeated)
     result["concurrency_per_worker"] = args.concurrency
+    # CPU seconds each worker spent from "go" to "stop", per workflow it ran (all
+    # of them, split evenly: the claims spread them), and its peak RSS.
+    result["worker_cpu_ms_per_workflow"] = [
+        round(report["cpu"] * 1000 * args.workers / len(ids), 3) for report in reports]
+    result["worker_peak_rss_mb"] = [report["rss"] for report in reports]
     return result
 
 
@@ -363,15 +368,23 @@ def _tell(process: asyncio.subprocess.Process, word: str) -> None:
         process.stdin.write(f"{word}\n".encode())
 
 
-async def _stop(processes: Sequence[asyncio.subprocess.Process]) -> None:
+async def _stop(processes: Sequence[asyncio.subprocess.Process]) -> list[dict[str, float]]:
+    """Stop the workers; what each said it used (``cpu S rss MB``), where it said so."""
     for process in processes:
         _tell(process, "stop")
+    reports = []
     for process in processes:
         try:
-            await asyncio.wait_for(process.wait(), timeout=30)
+            said, _ = await asyncio.wait_for(process.communicate(), timeout=30)
         except TimeoutError:
             process.kill()
             await process.wait()
+            continue
+        for line in said.decode().splitlines():
+            if line.startswith("cpu "):
+                _, cpu, _, rss = line.split()
+                reports.append({"cpu": float(cpu), "rss": float(rss)})
+    return reports
 
 
 def _result(

@@ -15,6 +15,7 @@ import asyncio
 import cProfile
 import io
 import pstats
+import resource
 import sys
 from collections.abc import Sequence
 
@@ -42,6 +43,7 @@ async def work(
             print("ready", flush=True)
             if await _line() != "go":
                 return
+            began = _cpu_seconds()
             profile = cProfile.Profile() if profile_out else None
             if profile is not None:
                 profile.enable()
@@ -50,11 +52,19 @@ async def work(
             await _line()  # "stop", or end of input: the parent is gone
             stop.set()
             await running
+            # What the parent reports as CPU per workflow per worker.
+            rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            print(f"cpu {_cpu_seconds() - began:.4f} rss {rss:.1f}", flush=True)
             if profile is not None and profile_out is not None:
                 profile.disable()
                 _write_profile(profile, profile_out)
     finally:
         await store.close()
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _write_profile(profile: cProfile.Profile, path: str) -> None:
