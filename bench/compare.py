@@ -142,6 +142,9 @@ def measure(builds: Sequence[Build], workloads: Sequence[str], runs: int, store:
                 "metric": metric,
                 **summary([r[metric] for r in results]),
                 "peak_rss_mb": summary([r.get("peak_rss_mb", 0.0) for r in results]),
+                **({"worker_cpu_ms_per_workflow": summary(
+                    [statistics.mean(r["worker_cpu_ms_per_workflow"]) for r in results])}
+                   if results[0].get("worker_cpu_ms_per_workflow") else {}),
                 "durability": results[0]["durability"],
             }
         report["builds"][build.name] = entry
