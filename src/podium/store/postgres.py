@@ -149,6 +149,12 @@ def _silent(connection: AsyncConnection[Any]) -> bool:
     return False  # something to read (an error, or the end of the stream)
 
 
+def _ended_by_server(error: BaseException) -> bool:
+    """Whether the server answered with the end of the session (SQLSTATE 57P..,
+    operator intervention: a terminated backend, a shutdown)."""
+    return isinstance(error, psycopg.Error) and (error.sqlstate or "").startswith("57P")
+
+
 def _store_error(error: BaseException) -> BaseException:
     """The error a caller sees: psycopg's own errors become ``StoreError``."""
     if isinstance(error, psycopg.Error):
@@ -309,19 +315,28 @@ class PostgresStore(SQLStore):
             for write, outcome in zip(batch, outcomes, strict=True):
                 settle(write.future, outcome)
 
-    async def _commit(self, batch: list[Write]) -> list[Outcome]:
+    async def _commit(self, batch: list[Write], *, again: bool = True) -> list[Outcome]:
         try:
             connection = await self._connected_writer()
+            begin = connection.cursor()
             try:
                 async with connection.pipeline() as pipeline:
                     tx = PgTx(connection, pipeline)
-                    await tx.send("BEGIN")
+                    await begin.execute("BEGIN")
                     outcomes = await run_batch(tx, batch, ops.append_rows)
                     await tx.send("COMMIT")
                     await pipeline.sync()
                 return outcomes
-            except BaseException:
+            except BaseException as exc:
                 await self._roll_back(connection)
+                lost = connection.broken or _ended_by_server(exc)
+                if again and lost and begin.pgresult is None:
+                    # The server ended the session before the batch began (its farewell
+                    # had not arrived when the connection was checked): no answer came,
+                    # not even BEGIN's, and answers come in order, so nothing ran; the
+                    # batch goes again, once, on a new connection.
+                    await self._drop_writer_connection()
+                    return await self._commit(batch, again=False)
                 raise
         except Exception as exc:
             if len(batch) > 1 and _isolatable(exc):
