@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import signal
 import sys
 import threading
@@ -30,9 +31,14 @@ from pathlib import Path
 from types import FrameType, ModuleType
 from typing import Any
 
+import httpx
 import uvicorn
 
 CASES = Path(__file__).resolve().parent / "use-cases"
+
+# Where `podium serve` listens, for stand-ins that publish events to it (a link a
+# human clicks: an approval, a verification).
+PODIUM_URL = os.environ.get("PODIUM_URL", "http://127.0.0.1:8080")
 
 
 @dataclass(frozen=True)
@@ -86,6 +92,16 @@ class Calls:
     def __len__(self) -> int:
         with self._lock:
             return len(self._calls)
+
+
+async def publish(event: dict[str, Any], podium_url: str) -> str | None:
+    """POST one CloudEvent to ``podium serve`` at ``podium_url`` (its
+    ``/api/v1/events``, structured mode); what Podium answered when it did not
+    accept it, else None."""
+    async with httpx.AsyncClient() as client:
+        answer = await client.post(f"{podium_url}/api/v1/events", json=event,
+                                   headers={"Content-Type": "application/cloudevents+json"})
+    return None if answer.status_code == 202 else answer.text
 
 
 def names() -> list[str]:

@@ -13,7 +13,6 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from examples import use_cases
 
 from podium.store import InstanceQuery, Store
 from tests.cli.support import eventually, invoke, ok, spawn, stop
@@ -33,17 +32,6 @@ FAST = {**SAMPLE, "pollEvery": "PT0.1S"}
 CORRUPT = [item for item in ITEMS if "/corrupt-" in item["input"]]
 
 
-@pytest.fixture
-def services() -> Any:
-    with use_cases.running(CASE) as running:
-        yield running
-
-
-@pytest.fixture
-def workers(tmp_path: Path) -> Any:
-    found = Workers(tmp_path)
-    yield found
-    found.close()
 
 
 

@@ -16,7 +16,6 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from examples import use_cases
 
 from podium.store import InstanceQuery, InstanceRecord, Store, open_store
 from tests.cli.support import eventually, invoke, ok, spawn, stop
@@ -35,11 +34,6 @@ PARTITIONS = [f"2026-12-{day:02d}" for day in range(1, 8)]
 FLAKY, CORRUPT = "2026-12-03", "2026-12-06"
 ANALYSED = [p for p in PARTITIONS if p != CORRUPT]
 
-
-@pytest.fixture
-def services() -> Any:
-    with use_cases.running(CASE) as running:
-        yield running
 
 
 

@@ -13,10 +13,8 @@ import time
 from collections import Counter
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
 import pytest
-from examples import use_cases
 
 from podium.store import Store
 from tests.cli.support import eventually, invoke, ok, spawn, stop
@@ -43,17 +41,6 @@ STEP_TASKS = {  # the forward steps: the task, and the call inside its retrying 
 }
 
 
-@pytest.fixture
-def services() -> Any:
-    with use_cases.running(CASE) as running:
-        yield running
-
-
-@pytest.fixture
-def workers(tmp_path: Path) -> Any:
-    found = Workers(tmp_path)
-    yield found
-    found.close()
 
 
 def effects_by_key(services: ModuleType) -> Counter[tuple[str, str]]:

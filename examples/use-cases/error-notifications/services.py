@@ -16,10 +16,9 @@
 
 from __future__ import annotations
 
-import os
 import threading
 
-import httpx
+from examples import use_cases
 from examples.use_cases import Calls, StandIn
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -28,7 +27,7 @@ from starlette.routing import Route
 
 CHAT_PORT, PAGER_PORT, DIGEST_PORT = 8715, 8716, 8717
 PAGER_URL = f"http://127.0.0.1:{PAGER_PORT}"
-PODIUM_URL = os.environ.get("PODIUM_URL", "http://127.0.0.1:8080")
+PODIUM_URL = use_cases.PODIUM_URL
 
 chat_messages = Calls()  # "message"
 pages = Calls()  # "page", "ack"
@@ -63,11 +62,9 @@ async def acknowledge(request: Request) -> PlainTextResponse:
     event = {"specversion": "1.0", "id": f"ack-{page_id}", "source": PAGER_URL,
              "type": "com.example.pager.acknowledged", "datacontenttype": "application/json",
              "data": {"alertKey": paged[0]["alertKey"], "page": page_id, "by": by}}
-    async with httpx.AsyncClient() as client:
-        answer = await client.post(f"{PODIUM_URL}/api/v1/events", json=event,
-                                   headers={"Content-Type": "application/cloudevents+json"})
-    if answer.status_code != 202:
-        return PlainTextResponse(f"Podium refused the event: {answer.text}", status_code=502)
+    refused = await use_cases.publish(event, PODIUM_URL)
+    if refused is not None:
+        return PlainTextResponse(f"Podium refused the event: {refused}", status_code=502)
     return PlainTextResponse(f"{page_id} acknowledged by {by}\n")
 
 

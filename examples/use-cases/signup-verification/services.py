@@ -12,9 +12,7 @@ event id names the user, so a second click is a duplicate Podium keeps once.
 
 from __future__ import annotations
 
-import os
-
-import httpx
+from examples import use_cases
 from examples.use_cases import Calls, StandIn
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -23,7 +21,7 @@ from starlette.routing import Route
 
 MAILER_PORT = 8720
 MAILER_URL = f"http://127.0.0.1:{MAILER_PORT}"
-PODIUM_URL = os.environ.get("PODIUM_URL", "http://127.0.0.1:8080")
+PODIUM_URL = use_cases.PODIUM_URL
 
 mails = Calls()  # "mail": what the workflow asked to send
 clicks = Calls()  # "click": the verification links followed
@@ -43,11 +41,9 @@ async def verify(request: Request) -> PlainTextResponse:
     event = {"specversion": "1.0", "id": f"verified-{user}", "source": MAILER_URL,
              "type": "com.example.signup.verified", "subject": user,
              "datacontenttype": "application/json", "data": {"userId": user}}
-    async with httpx.AsyncClient() as client:
-        answer = await client.post(f"{PODIUM_URL}/api/v1/events", json=event,
-                                   headers={"Content-Type": "application/cloudevents+json"})
-    if answer.status_code != 202:
-        return PlainTextResponse(f"Podium refused the event: {answer.text}", status_code=502)
+    refused = await use_cases.publish(event, PODIUM_URL)
+    if refused is not None:
+        return PlainTextResponse(f"Podium refused the event: {refused}", status_code=502)
     return PlainTextResponse(f"Thank you, {user}: your address is verified.\n")
 
 
