@@ -20,6 +20,7 @@ from podium.store import (
     postgres,
     sqlite,
 )
+from podium.store.postgres import PostgresStore
 from tests.store.factories import definition, entry, instance
 from tests.support.postgres import PostgresServer
 
@@ -156,5 +157,30 @@ async def test_postgres_writes_go_on_after_the_server_ends_the_writers_connectio
         await store.create_instance(second)
         assert [e.position for e in await store.read_journal(first.id)] == ["/do/0/step"]
         assert await store.get_instance(second.id) is not None
+    finally:
+        await store.close()
+
+
+async def test_postgres_writer_keeps_a_connection_that_only_had_news(
+    postgres: PostgresServer,
+) -> None:
+    """Something to read on the writer's idle connection is not always an end: here
+    a notification. The connection is checked with a round trip and kept."""
+    url = postgres.create_database()
+    store = open_store(url)
+    assert isinstance(store, PostgresStore)
+    await store.open()
+    try:
+        first = instance()
+        await store.create_instance(first)
+        writer = store._writer_connection
+        assert writer is not None
+        await writer.execute("LISTEN podium_test_news")
+        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as other:
+            await other.execute("NOTIFY podium_test_news")
+        await asyncio.sleep(0.1)  # the notification is on the writer's socket
+        await store.append([entry(first.id, "/do/0/step")])
+        assert store._writer_connection is writer
+        assert [e.position for e in await store.read_journal(first.id)] == ["/do/0/step"]
     finally:
         await store.close()

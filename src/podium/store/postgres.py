@@ -7,11 +7,10 @@ One writer coroutine group-commits: it takes every write pending, runs them in o
 transaction in pipeline mode (statements go out without waiting for each reply,
 journal appends as one ``executemany``) and resolves the callers' futures after
 the commit. The writer keeps a connection of its own: a commit is one pipeline,
-``BEGIN`` to ``COMMIT``, synced once, so a write waits for one round trip
-(bench/README.md: taking a pooled connection, checking it, and psycopg's
-transaction block cost more CPU than the commit). Reads use the pool. Workers claim instances with
-``SELECT ... FOR UPDATE SKIP LOCKED``, so concurrent claimers never wait for or
-take each other's rows.
+``BEGIN`` to ``COMMIT``, synced once (bench/README.md: taking a pooled connection,
+checking it, and psycopg's transaction block cost more CPU than the commit).
+Reads use the pool. Workers claim instances with ``SELECT ... FOR UPDATE SKIP
+LOCKED``, so concurrent claimers never wait for or take each other's rows.
 
 JSON lives in JSONB, which does not keep object key order and refuses ``\\u0000``
 in strings; timestamps in ``timestamptz`` (read back in UTC).
@@ -133,9 +132,9 @@ class PgTx(Tx):
 
 
 def _silent(connection: AsyncConnection[Any]) -> bool:
-    """Whether an idle connection has nothing to read, as a sound one has: a server
-    that ended it (a restart, ``pg_terminate_backend``) sent an error or closed it.
-    A peek at the socket, not a round trip (what the pool's check costs)."""
+    """Whether an idle connection has nothing to read, as a sound one has (a server
+    that ended it, by a restart or ``pg_terminate_backend``, sent an error or closed
+    it). A peek at the socket: no round trip, which the pool's check costs."""
     peek = socket.socket(fileno=connection.pgconn.socket)
     try:
         peek.setblocking(False)
@@ -147,6 +146,17 @@ def _silent(connection: AsyncConnection[Any]) -> bool:
     finally:
         peek.detach()
     return False  # something to read (an error, or the end of the stream)
+
+
+async def _answers(connection: AsyncConnection[Any]) -> bool:
+    """Whether a connection with something to read still works: a round trip, as
+    the pool's check does (what was there may be harmless: a TLS session ticket,
+    a parameter the server reports)."""
+    try:
+        await connection.execute("")
+    except (psycopg.Error, OSError):
+        return False
+    return True
 
 
 def _ended_by_server(error: BaseException) -> bool:
@@ -347,7 +357,9 @@ class PostgresStore(SQLStore):
         """The writer's own connection (autocommit: each batch says BEGIN and
         COMMIT itself), opened again when the server ended it."""
         connection = self._writer_connection
-        if connection is not None and not connection.closed and _silent(connection):
+        if connection is not None and not connection.closed and (
+            _silent(connection) or await _answers(connection)
+        ):
             return connection
         await self._drop_writer_connection()
         connection = await AsyncConnection.connect(
