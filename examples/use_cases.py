@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import logging
 import os
 import signal
 import sys
@@ -104,6 +105,15 @@ async def publish(event: dict[str, Any], podium_url: str) -> str | None:
     return None if answer.status_code == 202 else answer.text
 
 
+_log = logging.getLogger("examples.use_cases")
+
+
+def say(text: str) -> None:
+    """What a stand-in tells the person watching the launcher (printed by ``main``;
+    in tests it goes to logging, not to a stdout that a CLI run may be capturing)."""
+    _log.info(text)
+
+
 def names() -> list[str]:
     """The use cases, by directory name."""
     return sorted(p.parent.name for p in CASES.glob("*/services.py"))
@@ -183,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         for case in names():
             print(case)
         return 0
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
     stop = threading.Event()
 
     def interrupted(signum: int, frame: FrameType | None) -> None:

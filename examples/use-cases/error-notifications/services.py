@@ -19,7 +19,7 @@ from __future__ import annotations
 import threading
 
 from examples import use_cases
-from examples.use_cases import Calls, StandIn
+from examples.use_cases import Calls, StandIn, say
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
@@ -40,7 +40,7 @@ _pending_items: list[dict[str, object]] = []
 async def post_message(request: Request) -> JSONResponse:
     body = await request.json()
     chat_messages.record("message", body, dict(request.headers))
-    print(f"chat: {body['text']}", flush=True)
+    say(f"chat: {body['text']}")
     return JSONResponse({"ok": True})
 
 
@@ -48,8 +48,8 @@ async def page(request: Request) -> JSONResponse:
     body = await request.json()
     page_id = f"P{len(pages.named('page')) + 1}"
     pages.record("page", {**body, "page": page_id}, dict(request.headers))
-    print(f"pager: {page_id} to {body['target']} on-call: [{body['service']}] "
-          f"{body['message']} (acknowledge: {PAGER_URL}/ack?page={page_id}&by=NAME)", flush=True)
+    say(f"pager: {page_id} to {body['target']} on-call: [{body['service']}] "
+        f"{body['message']} (acknowledge: {PAGER_URL}/ack?page={page_id}&by=NAME)")
     return JSONResponse({"page": page_id}, status_code=201)
 
 
@@ -77,7 +77,7 @@ async def add_item(request: Request) -> JSONResponse:
     digest_calls.record("item", body, dict(request.headers))
     with _lock:
         _pending_items.append(body)
-    print(f"digest: kept [{body['service']}] {body['message']} for the next digest", flush=True)
+    say(f"digest: kept [{body['service']}] {body['message']} for the next digest")
     return JSONResponse({"kept": True}, status_code=202)
 
 
@@ -88,7 +88,7 @@ async def send_digest(request: Request) -> JSONResponse:
         _pending_items.clear()
     digest = {"channel": body.get("channel"), "items": items}
     digest_calls.record("digest", digest, dict(request.headers))
-    print(f"digest: sent {len(items)} items to {digest['channel']}", flush=True)
+    say(f"digest: sent {len(items)} items to {digest['channel']}")
     return JSONResponse(digest)
 
 

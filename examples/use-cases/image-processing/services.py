@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from examples.use_cases import StandIn
+from examples.use_cases import StandIn, say
 from PIL import Image
 
 SAMPLES = Path("/tmp/podium-images")
@@ -54,4 +54,4 @@ def make_samples(directory: Path = SAMPLES) -> dict[str, Path]:
 
 def reset() -> None:
     for name, path in make_samples().items():
-        print(f"sample {name}: {path}", flush=True)
+        say(f"sample {name}: {path}")

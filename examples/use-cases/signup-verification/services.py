@@ -13,7 +13,7 @@ event id names the user, so a second click is a duplicate Podium keeps once.
 from __future__ import annotations
 
 from examples import use_cases
-from examples.use_cases import Calls, StandIn
+from examples.use_cases import Calls, StandIn, say
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
@@ -31,7 +31,7 @@ async def send_mail(request: Request) -> JSONResponse:
     body = await request.json()
     link = f"{MAILER_URL}/verify?user={body['userId']}"
     mails.record("mail", {**body, "link": link}, dict(request.headers))
-    print(f"mailer: {body['kind']} to {body['to']}: verify at {link}", flush=True)
+    say(f"mailer: {body['kind']} to {body['to']}: verify at {link}")
     return JSONResponse({"sent": body["kind"], "to": body["to"]}, status_code=202)
 
 

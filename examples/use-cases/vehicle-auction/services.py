@@ -8,7 +8,7 @@ arrived, for a person trying the example.
 
 from __future__ import annotations
 
-from examples.use_cases import Calls, StandIn
+from examples.use_cases import Calls, StandIn, say
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -22,8 +22,8 @@ notifications = Calls()
 async def notify(request: Request) -> JSONResponse:
     body = await request.json()
     notifications.record("notify", body, dict(request.headers))
-    print(f"notifier: {body['bidder']} {body['outcome']} auction "
-          f"{body['auction']['auctionId']}", flush=True)
+    say(f"notifier: {body['bidder']} {body['outcome']} auction "
+        f"{body['auction']['auctionId']}")
     return JSONResponse({"notified": body["bidder"]}, status_code=202)
 
 
