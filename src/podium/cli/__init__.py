@@ -13,7 +13,7 @@ Contract other tools rely on (README "Command line"):
   flag; store unusable); 3 a recorded run left unfinished; 130 interrupted.
 
 Everything for humans goes to stderr through Rich, so stdout stays parseable.
-One module per job: ``_run`` (run, validate), ``_start``, ``_worker``,
+One module per job: ``_run``, ``_validate``, ``_start``, ``_worker``,
 ``_instances``, ``_workflows`` (deploy, list), ``_serve`` (the HTTP API),
 ``_schedules`` (list), ``_store`` (check), ``_events`` (publish, list); shared
 parsing in ``_arguments``, printing in ``_output`` and ``_tables`` (Rich; the JSON
