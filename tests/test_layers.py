@@ -38,9 +38,9 @@ LAYERS: dict[str, int] = {
     # leaves that the layer above uses too: the error shape (expressions raise
     # it), limits, the operator's settings and the egress policy they parse,
     # payload parsing, secret sources, resource guards, versions, the trace
-    # context instances continue.
+    # context instances continue, fast JSON text.
     "errors": 1, "limits": 1, "config": 1, "egress": 1, "payloads": 1, "secrets": 1,
-    "guards": 1, "semver": 1, "_version": 1, "tracecontext": 1,
+    "guards": 1, "semver": 1, "_version": 1, "tracecontext": 1, "jsontext": 1,
 }
 
 # (importer, imported) pairs allowed although they go up, each with its reason.

@@ -11,7 +11,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-import orjson
+from podium import jsontext
 
 # One encoder for every call: ``json.dumps`` with options builds a new one each time.
 _ENCODER = json.JSONEncoder(allow_nan=False, ensure_ascii=False, separators=(",", ":"))
@@ -22,18 +22,9 @@ def dump_json(value: Any) -> str:
     instead of the whole group-committed batch, and NaN/Infinity (which PostgreSQL
     refuses) fail on SQLite too.
 
-    orjson writes every journal value (about ten times the standard library's speed,
-    a tenth of a durable step's CPU: bench/README.md). It writes NaN and Infinity as
-    ``null``, and refuses integers beyond 64 bits and keys that are not strings, so
-    text holding ``null`` and what orjson refuses go through the standard library,
-    which refuses NaN and spells the rest as before."""
-    try:
-        text = orjson.dumps(value)
-    except TypeError:
-        return _ENCODER.encode(value)
-    if b"null" in text:
-        return _ENCODER.encode(value)
-    return text.decode()
+    Written by orjson where that means the same (``podium.jsontext``), else by the
+    strict encoder above."""
+    return jsontext.dumps(value, _ENCODER.encode)
 
 
 def utc(value: datetime) -> datetime:
