@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from podium.store import InstanceQuery, Store
-from tests.cli.support import eventually, invoke, ok, spawn, stop
+from tests.cli.support import eventually, ok, spawn, status_is, stop
 from tests.durability.helpers import ended
 from tests.durability.helpers import eventually as eventually_async
 from tests.durability.workers import Workers
@@ -65,7 +65,7 @@ def test_a_batch_of_200_runs_four_at_a_time_from_the_cli(
                   "--store", store).strip()
     worker = spawn("worker", "--store", store)
     try:
-        eventually(lambda: _status(store, batch_id) == "completed", timeout=60,
+        eventually(status_is(store, batch_id, "completed"), timeout=60,
                    what="the batch to complete")
     finally:
         stop(worker)
@@ -80,10 +80,6 @@ def test_a_batch_of_200_runs_four_at_a_time_from_the_cli(
     assert lanes and sorted(p.rsplit("/", 1)[1] for p in lanes) == ["lane1", "lane2", "lane3",
                                                                       "lane4"]
 
-
-def _status(store: str, instance_id: str) -> str:
-    code, stdout, _ = invoke("instances", "get", instance_id, "--store", store, "--json")
-    return str(json.loads(stdout)["status"]) if code == 0 else ""
 
 
 @pytest.mark.timeout(120)

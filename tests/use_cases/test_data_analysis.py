@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from podium.store import InstanceQuery, InstanceRecord, Store, open_store
-from tests.cli.support import eventually, invoke, ok, spawn, stop
+from tests.cli.support import eventually, ok, spawn, status_is, stop
 from tests.durability.helpers import ended
 from tests.use_cases.durable_support import (
     create,
@@ -79,7 +79,7 @@ def test_the_cron_schedule_starts_a_run_that_posts_the_report(
     try:
         [schedule] = eventually(lambda: _fired(store), timeout=20, what="the schedule to fire")
         instance_id = schedule["lastInstance"]
-        eventually(lambda: _status(store, instance_id) == "completed", timeout=40,
+        eventually(status_is(store, instance_id, "completed"), timeout=40,
                    what="the run to complete")
     finally:
         stop(worker)
@@ -118,10 +118,6 @@ def _fired(store: str) -> list[dict[str, Any]] | None:
     found: list[dict[str, Any]] = json.loads(ok("schedules", "list", "--store", store, "--json"))
     return found if found and found[0]["lastInstance"] else None
 
-
-def _status(store: str, instance_id: str) -> str:
-    code, stdout, _ = invoke("instances", "get", instance_id, "--store", store, "--json")
-    return str(json.loads(stdout)["status"]) if code == 0 else ""
 
 
 async def _run(store_url: str, store: Store) -> tuple[InstanceRecord, list[InstanceRecord]]:

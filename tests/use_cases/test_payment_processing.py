@@ -17,7 +17,7 @@ from types import ModuleType
 import pytest
 
 from podium.store import Store
-from tests.cli.support import eventually, invoke, ok, spawn, stop
+from tests.cli.support import eventually, ok, spawn, status_is, stop
 from tests.durability.helpers import ended
 from tests.durability.helpers import eventually as eventually_async
 from tests.durability.workers import Workers
@@ -66,7 +66,7 @@ def test_an_order_is_reserved_authorized_captured_and_shipped_from_the_cli(
                      f"@{document(CASE, 'input.json')}", "--store", store).strip()
     worker = spawn("worker", "--store", store)
     try:
-        eventually(lambda: _status(store, instance_id) == "completed", timeout=30,
+        eventually(status_is(store, instance_id, "completed"), timeout=30,
                    what="the saga to complete")
     finally:
         stop(worker)
@@ -87,10 +87,6 @@ def test_an_order_is_reserved_authorized_captured_and_shipped_from_the_cli(
     assert [p for p in completed if p in steps] == steps
     assert not [e for e in history if "catch" in e["position"]]
 
-
-def _status(store: str, instance_id: str) -> str:
-    code, stdout, _ = invoke("instances", "get", instance_id, "--store", store, "--json")
-    return str(json.loads(stdout)["status"]) if code == 0 else ""
 
 
 # A failing step (a 4xx: not retried) and the compensations that must follow, in order.
